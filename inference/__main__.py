@@ -1,0 +1,127 @@
+"""Command line: ``python -m inference rig|animate`` (see DESIGN.md for the contract).
+
+Every failure exits non-zero with one line on stderr saying what was wrong and what to do.
+"""
+import argparse
+import os
+import sys
+import time
+
+from .errors import ParleyError
+
+DECODE_BLOCK = 256  # frames decoded and written at a time: bounded memory for any length
+
+
+def _parse_styles(pairs):
+    styles = {}
+    for pair in pairs or ():
+        name, sep, value = pair.partition("=")
+        if not sep:
+            raise ParleyError(f"--style expects NAME=VALUE, got '{pair}'")
+        try:
+            styles[name.strip()] = float(value)
+        except ValueError:
+            raise ParleyError(f"--style {name}: '{value}' is not a number") from None
+    return styles
+
+
+def _curves_in_rig_order(curves, rig_names):
+    """[T, K_rig] weights: the model's curves reordered to the rig's names (missing names stay 0)."""
+    import numpy as np
+    column = {name: i for i, name in enumerate(curves.names)}
+    values = np.zeros((curves.values.shape[0], len(rig_names)), np.float32)
+    for k, name in enumerate(rig_names):
+        if name in column:
+            values[:, k] = curves.values[:, column[name]]
+    return values
+
+
+def _load_head_rig(path):
+    from .meshio import load_mesh
+    from .rig import build_rig
+    vertices, faces = load_mesh(path)
+    return build_rig(vertices, faces)
+
+
+def cmd_rig(args):
+    rig = _load_head_rig(args.head)
+    rig.save(args.out)
+    print(f"rig: {len(rig.names)} shapes + {len(rig.corrective_names)} correctives on "
+          f"{rig.neutral.shape[0]} vertices -> {args.out}", file=sys.stderr)
+
+
+def cmd_animate(args):
+    from .audio import load_audio, MODEL_RATE
+    from .animate import animate
+    from .model import load_model
+    from .pc2 import PC2Writer
+
+    if args.fps <= 0:
+        raise ParleyError(f"--fps must be positive, got {args.fps}")
+    started = time.perf_counter()
+    rig = _load_head_rig(args.head)
+    model = load_model(args.model, device=args.device, threads=args.threads)
+    styles = _parse_styles(args.style)
+    unknown = sorted(set(styles) - {a.name for a in model.meta.style_axes})
+    if unknown:
+        names = ", ".join(a.name for a in model.meta.style_axes)
+        raise ParleyError(f"unknown style '{unknown[0]}'; choose from: {names}")
+    pcm = load_audio(args.audio)
+    curves = animate(model, pcm, MODEL_RATE, args.fps, style=styles or None, seed=args.seed)
+    values = _curves_in_rig_order(curves, rig.names)
+    if args.curves:
+        curves.write_csv(args.curves)
+    with PC2Writer(args.out, rig.neutral.shape[0], start_frame=args.start_frame, sample_rate=1.0) as cache:
+        for start in range(0, values.shape[0], DECODE_BLOCK):
+            cache.write(rig.decode(values[start:start + DECODE_BLOCK]))
+    print(f"animate: {values.shape[0]} frames at {args.fps:g} fps "
+          f"({pcm.size / MODEL_RATE:.2f} s of audio) in {time.perf_counter() - started:.2f} s -> {args.out}",
+          file=sys.stderr)
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="python -m inference", description="Parley's bpy-free core.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    rig = sub.add_parser("rig", help="build the ARKit rig of a FLAME-topology head")
+    rig.add_argument("--head", required=True, help="head mesh (.obj or .ply)")
+    rig.add_argument("--out", required=True, help="RIG.npz to write")
+    rig.set_defaults(func=cmd_rig)
+    anim = sub.add_parser("animate", help="animate a head from speech into a .pc2 mesh cache")
+    anim.add_argument("--head", required=True, help="head mesh (.obj or .ply)")
+    anim.add_argument("--audio", required=True, help="speech (wav, flac, ogg, mp3; any rate)")
+    anim.add_argument("--out", required=True, help=".pc2 to write")
+    anim.add_argument("--fps", type=float, default=30.0)
+    anim.add_argument("--curves", help="also write the curves as CSV")
+    anim.add_argument("--seed", type=int, default=0)
+    anim.add_argument("--style", action="append", metavar="NAME=VALUE", help="style slider, repeatable")
+    anim.add_argument("--start-frame", type=float, default=0.0)
+    anim.add_argument("--model", help="custom .onnx model (default: the shipped one)")
+    anim.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"))
+    anim.add_argument("--threads", type=int, default=0, help="onnxruntime threads (0: automatic)")
+    anim.set_defaults(func=cmd_animate)
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    for attr in ("out", "curves"):
+        path = getattr(args, attr, None)
+        if path and os.path.isdir(path):
+            print(f"error: --{attr} {path} is a folder; give a file path", file=sys.stderr)
+            return 2
+    try:
+        args.func(args)
+    except ParleyError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print("error: out of memory; split the audio into shorter files", file=sys.stderr)
+        return 3
+    except KeyboardInterrupt:
+        print("error: interrupted; nothing was written", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
