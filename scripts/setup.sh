@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 
 if [ -f .ci/apt-packages.txt ] && [ "$(id -u)" = 0 ]; then
-  missing=$(grep -v '^\s*#' .ci/apt-packages.txt | xargs -r -n1 sh -c 'dpkg -s "$0" >/dev/null 2>&1 || echo "$0"')
+  missing=$( (grep -v '^\s*#' .ci/apt-packages.txt || true) | xargs -r -n1 sh -c 'dpkg -s "$0" >/dev/null 2>&1 || echo "$0"')
   if [ -n "$missing" ]; then
     echo "setup: apt-get install $missing"
     apt-get update -q >/dev/null
