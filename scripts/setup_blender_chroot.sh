@@ -26,7 +26,7 @@ if [ ! -f "$DIR/.parley-debootstrap-done" ]; then
   touch "$DIR/.parley-debootstrap-done"
 fi
 cp -L /etc/resolv.conf "$DIR/etc/resolv.conf" 2>/dev/null || true
-[ -e "$DIR/etc/mtab" ] || ln -s ../proc/self/mounts "$DIR/etc/mtab"   # Blender lists mounts for its file browser
+[ -e "$DIR/etc/mtab" ] || [ -L "$DIR/etc/mtab" ] || ln -s ../proc/self/mounts "$DIR/etc/mtab"   # Blender lists mounts for its file browser
 
 in_chroot() {
   unshare --mount --propagation private -- sh -c '
