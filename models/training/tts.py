@@ -1,0 +1,481 @@
+"""Speech engines for the corpus: text -> 16 kHz audio + ARPAbet phone timings.
+
+Every engine returns exact timings from the synthesiser itself (no forced alignment needed):
+
+espeak-ng   libespeak-ng through ctypes; phoneme events carry the sample position of each phoneme.
+            Stress comes from ``espeak_TextToPhonemes`` on the same text, aligned to the events.
+mbrola      espeak-ng writes the MBROLA ``.pho`` (phone + duration in ms), the ``mbrola`` binary
+            renders exactly that file, so durations are exact.
+festival    a Festival process synthesises the text and saves its ``Segment`` relation (phone,
+            end time, syllable stress) next to the waveform.
+
+Voice ids are ``engine:name`` (``espeak:en-us+f3``, ``mbrola:us1``, ``festival:kal_diphone``).
+Every engine's phone set is mapped to ARPAbet here; an unmapped symbol raises
+``UnknownPhonemeError`` naming the engine and symbol. Missing engines/voices raise
+``EngineMissingError`` / ``VoiceNotInstalledError`` with the apt package to install.
+"""
+import ctypes
+import ctypes.util
+import difflib
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from inference.errors import ParleyError
+
+from .phonemes import UnknownPhonemeError, parse_label
+
+SR = 16000
+
+
+class EngineMissingError(ParleyError):
+    pass
+
+
+class VoiceNotInstalledError(ParleyError):
+    pass
+
+
+class EmptyTextError(ParleyError):
+    pass
+
+
+@dataclass
+class Utterance:
+    audio: np.ndarray            # float32 [N] at 16 kHz
+    phones: list                 # [(start_s, end_s, ARPAbet label)]
+    engine: str
+    voice: str
+    text: str
+    params: dict = field(default_factory=dict)
+
+
+def resample(x, sr_in, sr_out=SR):
+    if sr_in == sr_out:
+        return x.astype(np.float32)
+    from math import gcd
+    from scipy.signal import resample_poly
+    g = gcd(int(sr_in), int(sr_out))
+    return resample_poly(x.astype(np.float64), sr_out // g, sr_in // g).astype(np.float32)
+
+
+def _check_text(text):
+    if text is None or not str(text).strip():
+        raise EmptyTextError("empty text: give at least one word to synthesise")
+    return " ".join(str(text).split())
+
+
+def _map(table, sym, engine):
+    if sym in table:
+        return table[sym]
+    raise UnknownPhonemeError(f"{engine}: phone symbol {sym!r} has no ARPAbet mapping; add it to "
+                              f"models/training/tts.py")
+
+
+def _expand(mapped, start, end):
+    """One engine phone -> one or more ARPAbet phones splitting [start, end] (first part longer)."""
+    if isinstance(mapped, str):
+        return [(start, end, mapped)]
+    n = len(mapped)
+    w = np.array([1.6] + [1.0] * (n - 1))
+    edges = start + (end - start) * np.concatenate([[0], np.cumsum(w) / w.sum()])
+    return [(float(edges[i]), float(edges[i + 1]), m) for i, m in enumerate(mapped)]
+
+
+def merge_silences(phones, min_len=0.0):
+    """Merge adjacent silences and zero-length phones; keeps the list contiguous."""
+    out = []
+    for s, e, lab in phones:
+        if e - s <= 1e-6:
+            continue
+        if out and lab == "sil" and out[-1][2] == "sil":
+            out[-1] = (out[-1][0], e, "sil")
+        else:
+            out.append((s, e, lab))
+    return out
+
+
+def transfer_stress(phones, stressed):
+    """Copy stress digits from a stressed ARPAbet sequence onto ``phones`` (aligned by base)."""
+    base = [parse_label(p[2])[0] for p in phones]
+    sbase = [parse_label(x)[0] for x in stressed]
+    sm = difflib.SequenceMatcher(a=base, b=sbase, autojunk=False)
+    out = list(phones)
+    for a, b, size in sm.get_matching_blocks():
+        for k in range(size):
+            lab = stressed[b + k]
+            if lab[-1:] in "012" and base[a + k] == sbase[b + k]:
+                s, e, _ = out[a + k]
+                out[a + k] = (s, e, lab)
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# espeak-ng phoneme mnemonics (English) -> ARPAbet
+ESPEAK_MAP = {
+    "@": "AH0", "@-": "AH0", "@2": "AH0", "@5": "AH0", "@#": "AH0", "@L": ("AH0", "L"), "@r": "ER0",
+    "3": "ER0", "3:": "ER", "3:r": "ER", "a": "AE", "a#": "AH", "a2": "AE", "aa": "AE", "A:": "AA",
+    "A@": ("AA", "R"), "A#": "AA", "Ar": ("AA", "R"), "aI": "AY", "aI@": ("AY", "ER0"), "aI3": ("AY", "ER0"),
+    "aU": "AW", "aU@": ("AW", "ER0"), "e": "EH", "e@": ("EH", "R"), "E": "EH", "E2": "EH", "E#": "EH",
+    "eI": "EY", "i": "IY", "i:": "IY", "i@": ("IH", "R"), "i@3": ("IY", "ER0"), "I": "IH", "I#": "IH",
+    "I2": "IH", "IR": ("IH", "R"), "0": "AA", "0#": "AA", "O": "AO", "O:": "AO", "O@": ("AO", "R"),
+    "o@": ("AO", "R"), "OI": "OY", "oU": "OW", "oU#": "OW", "o": "OW", "u:": "UW", "u@": ("UH", "R"),
+    "U": "UH", "U@": ("UH", "R"), "V": "AH", "Vr": ("AH", "R"), "u": "UW", "y": "UW", "eI@": ("EY", "ER0"),
+    "b": "B", "d": "D", "D": "DH", "dZ": "JH", "f": "F", "g": "G", "h": "HH", "j": "Y", "k": "K",
+    "l": "L", "l/": "L", "l#": "L", "L": "L", "m": "M", "m-": "M", "n": "N", "n-": "N", "N": "NG",
+    "p": "P", "r": "R", "r-": "R", "R": "R", "s": "S", "S": "SH", "t": "T", "t#": "T", "d#": "D",
+    "t2": "T", "d2": "D", "tS": "CH", "T": "TH", "v": "V", "w": "W", "W": "W", "z": "Z", "z#": "Z",
+    "Z": "ZH", "x": "HH", "?": "HH", "C": "HH", "n2": "N", "r/": "R", "I2#": "IH", "@3": "ER0",
+    "_": "sil", "_:": "sil", "_!": "sil", "_^_": "sil", "||": "sil", "|": "sil", "": "sil", "_|": "sil",
+    "O2": "AO", "w#": "W", "aI2": "AY", "VR": ("AH", "R"), "t[": "T", "d[": "D", "n[": "N",
+    ";": None,  # palatalisation modifier: belongs to the previous phone
+}
+
+# events ---------------------------------------------------------------------------------------
+
+
+class _Event(ctypes.Structure):
+    _fields_ = [("type", ctypes.c_int), ("unique_identifier", ctypes.c_uint),
+                ("text_position", ctypes.c_int), ("length", ctypes.c_int),
+                ("audio_position", ctypes.c_int), ("sample", ctypes.c_int),
+                ("user_data", ctypes.c_void_p), ("id", ctypes.c_char * 8)]
+
+
+_CB = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.POINTER(_Event))
+_EV_PHONEME = 7
+_ESPEAK = {}
+
+
+def _espeak_lib():
+    if "lib" in _ESPEAK:
+        return _ESPEAK["lib"]
+    name = ctypes.util.find_library("espeak-ng") or "libespeak-ng.so.1"
+    try:
+        lib = ctypes.CDLL(name)
+    except OSError:
+        raise EngineMissingError("espeak-ng is not installed (libespeak-ng not found); "
+                                 "install it with: apt-get install espeak-ng") from None
+    sr = lib.espeak_Initialize(2, 0, None, 1)  # synchronous, phoneme events
+    if sr <= 0:
+        raise EngineMissingError("libespeak-ng failed to initialise; reinstall espeak-ng-data")
+    lib.espeak_TextToPhonemes.restype = ctypes.c_char_p
+    lib.espeak_TextToPhonemes.argtypes = [ctypes.POINTER(ctypes.c_void_p), ctypes.c_int, ctypes.c_int]
+    state = {"chunks": [], "events": []}
+
+    def cb(wav, n, ev):
+        if n > 0:
+            state["chunks"].append(np.ctypeslib.as_array(wav, (n,)).copy())
+        i = 0
+        while ev[i].type != 0:
+            e = ev[i]
+            if e.type == _EV_PHONEME:
+                state["events"].append((int(e.sample), bytes(e.id).split(b"\0")[0].decode("ascii", "replace")))
+            i += 1
+        return 0
+
+    cbf = _CB(cb)
+    lib.espeak_SetSynthCallback(cbf)
+    _ESPEAK.update(lib=lib, sr=sr, state=state, cb=cbf, voice=None)
+    return lib
+
+
+def espeak_stress(text):
+    """Stressed ARPAbet sequence for ``text`` from espeak_TextToPhonemes (current voice)."""
+    lib = _espeak_lib()
+    buf = ctypes.create_string_buffer(text.encode("utf-8"))
+    ptr = ctypes.c_void_p(ctypes.addressof(buf))
+    seq = []
+    while ptr.value:
+        r = lib.espeak_TextToPhonemes(ctypes.byref(ptr), 1, ord("|") << 8)  # UTF-8 input
+        if not r:
+            break
+        for word in r.decode("ascii", "replace").split():
+            for tok in word.split("|"):
+                stress = None
+                while tok[:1] in ("'", ","):
+                    stress = 1 if tok[0] == "'" else 2
+                    tok = tok[1:]
+                if tok not in ESPEAK_MAP or ESPEAK_MAP[tok] is None:
+                    continue
+                m = ESPEAK_MAP[tok]
+                m = (m,) if isinstance(m, str) else m
+                for j, lab in enumerate(m):
+                    b = parse_label(lab)[0]
+                    if lab == "sil":
+                        continue
+                    from .phonemes import VOWELS
+                    if b in VOWELS:
+                        digit = lab[-1] if lab[-1:] in "012" else ("0" if stress is None or j > 0 else str(stress))
+                        lab = b + digit
+                    seq.append(lab)
+    return seq
+
+
+class Engine:
+    name = "?"
+
+    def available(self):
+        raise NotImplementedError
+
+    def voices(self):
+        raise NotImplementedError
+
+    def check_voice(self, voice):
+        if not self.available():
+            raise EngineMissingError(self.missing_message())
+        if voice not in self.voices():
+            raise VoiceNotInstalledError(
+                f"{self.name} voice {voice!r} is not installed; installed: {', '.join(self.voices()) or 'none'}"
+                f" ({self.install_hint(voice)})")
+
+    def missing_message(self):
+        return f"{self.name} is not installed"
+
+    def install_hint(self, voice):
+        return "see models/CORPUS_REPORT.md"
+
+
+class EspeakEngine(Engine):
+    name = "espeak"
+    VOICES = ("en-us", "en", "en-gb-scotland", "en-gb-x-rp", "en-us+f3", "en+f4", "en-029",
+              "en-gb-x-gbclan", "en-us+m3", "en-gb-x-gbcwmd+f2", "en-us-nyc")
+
+    def available(self):
+        try:
+            _espeak_lib()
+            return True
+        except EngineMissingError:
+            return False
+
+    def missing_message(self):
+        return "espeak-ng is not installed; install it with: apt-get install espeak-ng"
+
+    def voices(self):
+        return self.VOICES if self.available() else ()
+
+    def install_hint(self, voice):
+        return "espeak-ng voices are named language[+variant]"
+
+    def synth(self, text, voice, rate=1.0, pitch=0.0):
+        """rate: multiplier on 175 wpm; pitch: semitone-ish offset mapped onto espeak's 0..100."""
+        text = _check_text(text)
+        self.check_voice(voice)
+        lib = _espeak_lib()
+        st = _ESPEAK["state"]
+        if lib.espeak_SetVoiceByName(voice.encode()) != 0:
+            raise VoiceNotInstalledError(f"espeak-ng could not load voice {voice!r}")
+        lib.espeak_SetParameter(1, int(round(175 * rate)), 0)         # rate (wpm)
+        lib.espeak_SetParameter(3, int(np.clip(50 + 6 * pitch, 0, 99)), 0)  # pitch
+        lib.espeak_SetParameter(4, int(np.clip(50 + 3 * pitch, 10, 99)), 0)  # range
+        st["chunks"].clear()
+        st["events"].clear()
+        b = text.encode("utf-8")
+        lib.espeak_Synth(b, len(b) + 1, 0, 0, 0, 0x1, None, None)  # espeakCHARS_UTF8
+        lib.espeak_Synchronize()
+        sr = _ESPEAK["sr"]
+        raw = np.concatenate(st["chunks"]) if st["chunks"] else np.zeros(0, np.int16)
+        n = raw.shape[0]
+        ev = [(smp, sym) for smp, sym in sorted(st["events"]) if _map(ESPEAK_MAP, sym, "espeak-ng") is not None]
+        phones = []
+        if ev and ev[0][0] > 0:
+            phones.append((0.0, ev[0][0] / sr, "sil"))
+        for k, (smp, sym) in enumerate(ev):
+            end = ev[k + 1][0] if k + 1 < len(ev) else n
+            phones += _expand(_map(ESPEAK_MAP, sym, "espeak-ng"), smp / sr, max(end, smp) / sr)
+        phones = merge_silences(phones)
+        try:
+            phones = transfer_stress(phones, espeak_stress(text))
+        except UnknownPhonemeError:
+            pass
+        audio = resample(raw.astype(np.float32) / 32768.0, sr)
+        return Utterance(audio, phones, self.name, voice, text, {"rate": rate, "pitch": pitch})
+
+
+# --------------------------------------------------------------------------------------------
+# MBROLA (SAMPA phone sets of us1/us2/us3 and en1) -> ARPAbet
+MBROLA_MAP = {
+    "_": "sil", "p": "P", "b": "B", "t": "T", "d": "D", "k": "K", "g": "G", "t_h": "T", "p_h": "P",
+    "k_h": "K", "f": "F", "v": "V", "T": "TH", "D": "DH", "s": "S", "z": "Z", "S": "SH", "Z": "ZH",
+    "h": "HH", "m": "M", "n": "N", "N": "NG", "l": "L", "r": "R", "w": "W", "j": "Y", "tS": "CH",
+    "dZ": "JH", "r=": "ER", "3`": "ER", "@`": "ER0", "i": "IY", "i:": "IY", "I": "IH", "E": "EH",
+    "e": "EH", "{": "AE", "A": "AA", "A:": "AA", "Q": "AA", "V": "AH", "O": "AO", "O:": "AO",
+    "U": "UH", "u": "UW", "u:": "UW", "3:": "ER", "@": "AH0", "EI": "EY", "eI": "EY", "AI": "AY",
+    "aI": "AY", "OI": "OY", "@U": "OW", "oU": "OW", "aU": "AW", "I@": ("IH", "R"), "e@": ("EH", "R"),
+    "U@": ("UH", "R"), "l=": ("AH0", "L"), "n=": ("AH0", "N"), "m=": ("AH0", "M"), "?": "HH",
+    "x": "HH", "4": "T", "D_0": "DH", "r\\": "R", "R": "R", "o": "OW", "a": "AE", "aa": "AA",
+    "O2": "AO", "5": "L",
+}
+MBROLA_ESPEAK_VOICE = {"us1": "mb-us1", "us2": "mb-us2", "us3": "mb-us3", "en1": "mb-en1"}
+MBROLA_DIR = "/usr/share/mbrola"
+
+
+class MbrolaEngine(Engine):
+    name = "mbrola"
+
+    def available(self):
+        return shutil.which("mbrola") is not None and shutil.which("espeak-ng") is not None
+
+    def missing_message(self):
+        return ("MBROLA is not installed; install it with: apt-get install espeak-ng mbrola mbrola-us1 "
+                "(Debian contrib/non-free)")
+
+    def voices(self):
+        if not self.available():
+            return ()
+        return tuple(v for v in MBROLA_ESPEAK_VOICE if os.path.exists(os.path.join(MBROLA_DIR, v, v)))
+
+    def install_hint(self, voice):
+        return f"install it with: apt-get install mbrola-{voice}"
+
+    def synth(self, text, voice, rate=1.0, pitch=0.0):
+        text = _check_text(text)
+        self.check_voice(voice)
+        speed = int(round(175 * rate))
+        pitch_v = int(np.clip(50 + 6 * pitch, 0, 99))
+        pho = subprocess.run(["espeak-ng", "-q", "--pho", "-v", MBROLA_ESPEAK_VOICE[voice], "-s", str(speed),
+                              "-p", str(pitch_v), text], capture_output=True, check=False)
+        if pho.returncode != 0 or not pho.stdout.strip():
+            raise VoiceNotInstalledError(f"espeak-ng could not produce MBROLA phonemes for {voice!r}: "
+                                         f"{pho.stderr.decode(errors='replace').strip()[:200]}")
+        lines = [ln.split() for ln in pho.stdout.decode().splitlines() if ln.strip() and not ln.startswith(";")]
+        phones, t = [], 0.0
+        for ln in lines:
+            dur = float(ln[1]) / 1000.0
+            phones += _expand(_map(MBROLA_MAP, ln[0], f"mbrola {voice}"), t, t + dur)
+            t += dur
+        with tempfile.TemporaryDirectory(prefix="parley_mb") as tmp:
+            pf, wf = os.path.join(tmp, "u.pho"), os.path.join(tmp, "u.wav")
+            with open(pf, "wb") as f:
+                f.write(pho.stdout)
+            r = subprocess.run(["mbrola", "-e", os.path.join(MBROLA_DIR, voice, voice), pf, wf],
+                               capture_output=True, check=False)
+            if r.returncode != 0 or not os.path.exists(wf):
+                raise VoiceNotInstalledError(f"mbrola failed for voice {voice!r}: "
+                                             f"{r.stderr.decode(errors='replace').strip()[:200]}")
+            import soundfile as sf
+            raw, sr = sf.read(wf, dtype="float32")
+        phones = merge_silences(phones)
+        # stress from espeak's lexicon for the same text
+        try:
+            lib = _espeak_lib()
+            lib.espeak_SetVoiceByName(b"en-us" if voice.startswith("us") else b"en-gb")
+            phones = transfer_stress(phones, espeak_stress(text))
+        except (EngineMissingError, UnknownPhonemeError):
+            pass
+        audio = resample(raw, sr)
+        return Utterance(audio, phones, self.name, voice, text, {"rate": rate, "pitch": pitch})
+
+
+# --------------------------------------------------------------------------------------------
+# Festival (radio/mrpa phone sets) -> ARPAbet
+FESTIVAL_MAP = {
+    "pau": "sil", "h#": "sil", "brth": "sil", "aa": "AA", "ae": "AE", "ah": "AH", "ao": "AO", "aw": "AW",
+    "ax": "AH0", "axr": "ER0", "ay": "AY", "b": "B", "ch": "CH", "d": "D", "dh": "DH", "dx": "T",
+    "eh": "EH", "el": ("AH0", "L"), "em": ("AH0", "M"), "en": ("AH0", "N"), "er": "ER", "ey": "EY",
+    "f": "F", "g": "G", "hh": "HH", "hv": "HH", "ih": "IH", "iy": "IY", "jh": "JH", "k": "K", "l": "L",
+    "m": "M", "n": "N", "nx": "NG", "ng": "NG", "ow": "OW", "oy": "OY", "p": "P", "r": "R", "s": "S",
+    "sh": "SH", "t": "T", "th": "TH", "uh": "UH", "uw": "UW", "v": "V", "w": "W", "y": "Y", "z": "Z",
+    "zh": "ZH", "ix": "IH0", "ux": "UW", "q": "HH",
+}
+FESTIVAL_VOICES = {"kal_diphone": "english/kal_diphone", "ked_diphone": "english/ked_diphone",
+                   "cmu_us_slt_arctic_hts": "us/cmu_us_slt_arctic_hts"}
+FESTIVAL_PACKAGES = {"kal_diphone": "festvox-kallpc16k", "ked_diphone": "festvox-kdlpc16k",
+                     "cmu_us_slt_arctic_hts": "festvox-us-slt-hts"}
+FESTIVAL_DIR = "/usr/share/festival/voices"
+
+_FEST_SCM = """(voice_{voice})
+(Parameter.set 'Duration_Stretch {stretch})
+{pitch}
+(set! utt (Utterance Text "{text}"))
+(utt.synth utt)
+(utt.save.wave utt "{wav}" 'riff)
+(set! fd (fopen "{seg}" "w"))
+(mapcar (lambda (s) (format fd "%s %s %s\\n" (item.name s) (item.feat s "end")
+  (item.feat s "R:SylStructure.parent.stress"))) (utt.relation.items utt 'Segment))
+(fclose fd)
+"""
+
+
+class FestivalEngine(Engine):
+    name = "festival"
+
+    def available(self):
+        return shutil.which("festival") is not None
+
+    def missing_message(self):
+        return "Festival is not installed; install it with: apt-get install festival festvox-kallpc16k"
+
+    def voices(self):
+        if not self.available():
+            return ()
+        return tuple(v for v, d in FESTIVAL_VOICES.items() if os.path.isdir(os.path.join(FESTIVAL_DIR, d)))
+
+    def install_hint(self, voice):
+        return f"install it with: apt-get install {FESTIVAL_PACKAGES.get(voice, 'festvox-<voice>')}"
+
+    def synth(self, text, voice, rate=1.0, pitch=0.0):
+        text = _check_text(text)
+        self.check_voice(voice)
+        safe = text.replace("\\", " ").replace('"', "'")
+        pitch_cmd = ""
+        if voice.endswith("_diphone"):
+            f0 = 105.0 * 2 ** (pitch / 12.0)
+            pitch_cmd = (f"(set! int_lr_params '((target_f0_mean {f0:.1f}) (target_f0_std {0.14 * f0:.1f}) "
+                         "(model_f0_mean 170) (model_f0_std 34)))")
+        with tempfile.TemporaryDirectory(prefix="parley_fest") as tmp:
+            wav, seg, scm = (os.path.join(tmp, n) for n in ("u.wav", "u.seg", "u.scm"))
+            with open(scm, "w") as f:
+                f.write(_FEST_SCM.format(voice=voice, stretch=f"{1.0 / rate:.3f}", pitch=pitch_cmd,
+                                         text=safe, wav=wav, seg=seg))
+            r = subprocess.run(["festival", "-b", scm], capture_output=True, check=False)
+            if r.returncode != 0 or not os.path.exists(seg) or not os.path.exists(wav):
+                raise VoiceNotInstalledError(f"festival failed for voice {voice!r}: "
+                                             f"{r.stderr.decode(errors='replace').strip()[:200]}")
+            import soundfile as sf
+            raw, sr = sf.read(wav, dtype="float32")
+            rows = [ln.split() for ln in open(seg).read().splitlines() if ln.strip()]
+        phones, t = [], 0.0
+        for name, end, stress in rows:
+            end = float(end)
+            m = _map(FESTIVAL_MAP, name, f"festival {voice}")
+            if isinstance(m, str) and m != "sil" and parse_label(m)[0] in _VOWEL_SET and m[-1] not in "012":
+                m = m + ("1" if stress == "1" else "0")
+            phones += _expand(m, t, max(end, t))
+            t = max(end, t)
+        dur = raw.shape[0] / sr
+        if t < dur - 1e-3:
+            phones.append((t, dur, "sil"))
+        phones = merge_silences(phones)
+        audio = resample(raw, sr)
+        return Utterance(audio, phones, self.name, voice, text, {"rate": rate, "pitch": pitch})
+
+
+from .phonemes import VOWELS as _VOWELS  # noqa: E402
+
+_VOWEL_SET = set(_VOWELS)
+
+ENGINES = {"espeak": EspeakEngine(), "mbrola": MbrolaEngine(), "festival": FestivalEngine()}
+
+
+def split_voice(voice_id):
+    if ":" not in voice_id:
+        raise VoiceNotInstalledError(f"voice id {voice_id!r} must look like engine:name "
+                                     f"(engines: {', '.join(ENGINES)})")
+    eng, name = voice_id.split(":", 1)
+    if eng not in ENGINES:
+        raise EngineMissingError(f"unknown engine {eng!r} in voice {voice_id!r}; engines: {', '.join(ENGINES)}")
+    return ENGINES[eng], name
+
+
+def synthesize(text, voice_id, rate=1.0, pitch=0.0):
+    """Synthesise ``text`` with ``voice_id`` ('engine:name'); returns an Utterance at 16 kHz."""
+    engine, name = split_voice(voice_id)
+    return engine.synth(text, name, rate=rate, pitch=pitch)
+
+
+def installed_voices():
+    return [f"{k}:{v}" for k, e in ENGINES.items() for v in e.voices()]
