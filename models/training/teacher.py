@@ -283,9 +283,14 @@ def upper_face(ph, t, st, rng, energy=None):
     while tt < dur:
         times.append(tt)
         tt += 0.5 + rng.exponential(max(1.0 / rate - 0.5, 0.2))
-    for (start, end, base, stress) in ph:
-        if base == P.SILENCE and end - start >= 0.18 and start > 0.2 and rng.random() < 0.3 + 0.3 * act:
-            times.append(start + rng.uniform(0.0, min(0.15, end - start)))
+    # blinks cluster at pauses: most blinks near a pause move to its start (the rate stays the same)
+    pauses = np.array([start for (start, end, base, stress) in ph
+                       if base == P.SILENCE and end - start >= 0.18 and start > 0.2])
+    if pauses.size:
+        for j, x in enumerate(times):
+            near = pauses[np.abs(pauses - x) < 1.5]
+            if near.size and rng.random() < 0.45 + 0.3 * act:
+                times[j] = float(near[np.argmin(np.abs(near - x))] + rng.uniform(0.0, 0.12))
     times.sort()
     kept = []
     for x in times:

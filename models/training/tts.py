@@ -401,7 +401,41 @@ _FEST_SCM = """(voice_{voice})
 
 
 class FestivalEngine(Engine):
+    """One persistent ``festival --pipe`` process per voice (loading a voice costs ~0.2 s)."""
     name = "festival"
+
+    def __init__(self):
+        self._procs = {}
+        self._n = 0
+
+    def _process(self, voice):
+        key = (os.getpid(), voice)
+        p = self._procs.get(key)
+        if p is None or p.poll() is not None:
+            p = subprocess.Popen(["festival", "--pipe"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL, text=True)
+            self._procs[key] = p
+            self._send(p, f"(voice_{voice})", tempfile.gettempdir())
+        return p
+
+    def _send(self, p, script, tmp, timeout=120.0):
+        import time
+        self._n += 1
+        marker = os.path.join(tmp, f"parley_fest_{os.getpid()}_{self._n}.done")
+        p.stdin.write(script + f'\n(fclose (fopen "{marker}" "w"))\n')
+        p.stdin.flush()
+        t0 = time.monotonic()
+        while not os.path.exists(marker):
+            if p.poll() is not None:
+                raise VoiceNotInstalledError("festival exited while synthesising; run festival by hand to see why")
+            if time.monotonic() - t0 > timeout:
+                p.kill()
+                raise VoiceNotInstalledError("festival did not answer within 120 s")
+            time.sleep(0.002)
+        os.remove(marker)
+
+    def _run(self, voice, script, tmp):
+        self._send(self._process(voice), script, tmp)
 
     def available(self):
         return shutil.which("festival") is not None
@@ -427,14 +461,12 @@ class FestivalEngine(Engine):
             pitch_cmd = (f"(set! int_lr_params '((target_f0_mean {f0:.1f}) (target_f0_std {0.14 * f0:.1f}) "
                          "(model_f0_mean 170) (model_f0_std 34)))")
         with tempfile.TemporaryDirectory(prefix="parley_fest") as tmp:
-            wav, seg, scm = (os.path.join(tmp, n) for n in ("u.wav", "u.seg", "u.scm"))
-            with open(scm, "w") as f:
-                f.write(_FEST_SCM.format(voice=voice, stretch=f"{1.0 / rate:.3f}", pitch=pitch_cmd,
-                                         text=safe, wav=wav, seg=seg))
-            r = subprocess.run(["festival", "-b", scm], capture_output=True, check=False)
-            if r.returncode != 0 or not os.path.exists(seg) or not os.path.exists(wav):
-                raise VoiceNotInstalledError(f"festival failed for voice {voice!r}: "
-                                             f"{r.stderr.decode(errors='replace').strip()[:200]}")
+            wav, seg = os.path.join(tmp, "u.wav"), os.path.join(tmp, "u.seg")
+            script = _FEST_SCM.format(voice=voice, stretch=f"{1.0 / rate:.3f}", pitch=pitch_cmd,
+                                      text=safe, wav=wav, seg=seg)
+            self._run(voice, script.split("\n", 1)[1], tmp)
+            if not os.path.exists(seg) or not os.path.exists(wav):
+                raise VoiceNotInstalledError(f"festival produced no audio for voice {voice!r} and text {text[:40]!r}")
             import soundfile as sf
             raw, sr = sf.read(wav, dtype="float32")
             rows = [ln.split() for ln in open(seg).read().splitlines() if ln.strip()]
