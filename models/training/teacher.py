@@ -277,7 +277,7 @@ def upper_face(ph, t, st, rng, energy=None):
         out[:, IDX["browInnerUp"]] += (raise_ * inner_frac[None, :]).sum(axis=1)
 
     # blinks: refractory Poisson process at 10-20 /min, extra ones at pauses
-    rate = (15.0 + 5.0 * uf) / 60.0
+    rate = (16.0 + 5.0 * uf) / 60.0
     times = []
     tt = rng.exponential(1.0 / rate) * rng.random()
     while tt < dur:
