@@ -29,7 +29,7 @@ if [ "${PARLEY_NO_BPY42:-0}" != 1 ]; then
     echo "setup: creating .venv42 (bpy 4.2 LTS)"
     $PY -m venv .venv42
     .venv42/bin/pip install -q --upgrade pip
-    .venv42/bin/pip install -q "bpy==4.2.*" onnxruntime soundfile pytest
+    .venv42/bin/pip install -q "bpy==4.2.*" "numpy<2" onnxruntime soundfile pytest  # Blender 4.2 ships numpy 1.26
   fi
 fi
 
