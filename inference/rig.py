@@ -1,0 +1,140 @@
+"""The ARKit rig of a FLAME-topology head, built at run time from the head's own geometry.
+
+``build_rig(vertices, faces) -> Rig``; ``Rig.decode(curves [T,K]) -> [T,V,3]``.
+
+Model (all arrays in the head's own coordinates and units)::
+
+    positions(w) = neutral + w @ basis + act(w) @ correctives
+    act(w)[c]    = w[corrective_pairs[c, 0]] * w[corrective_pairs[c, 1]]
+
+``basis[k]`` is shape ``names[k]`` at weight 1 (a plain linear shape key). Motions that are not
+linear get correctives: a rotation by ``w*angle`` (jaw opening on its arc about a pivot near the
+jaw joint, eyeballs and lids turning about the eyeball centre) is ``w*B + w^2*C`` where ``B`` is the
+tangent of the arc and ``C`` (the corrective ``<name>_sq``, pair ``(k, k)``) makes weight 1 the exact
+rotation and keeps the path on the arc to second order. ``mouthClose_jawOpen`` (pair jawOpen,
+mouthClose) seals the lips over an open jaw; ``mouthClose`` alone is zero, since with the jaw closed
+the lips are already together.
+
+In Blender each corrective becomes a shape key named ``corrective_names[c]`` whose value is driven
+by the product of its two source shape keys (``var_a * var_b``), so shape-key mode and
+:meth:`Rig.decode` (the mesh cache) give the same vertices to float precision.
+
+RIG.npz keys: ``names`` [K], ``neutral`` [V,3], ``basis`` [K,V,3], ``corrective_names`` [C],
+``corrective_pairs`` [C,2], ``correctives`` [C,V,3] (float32), ``meta_json`` (a JSON string:
+canonical frame, units per mm, region sizes).
+"""
+import json
+import os
+
+import numpy as np
+
+from .arkit import RIG_NAMES
+from .errors import RigError
+from .rig_topology import check_topology, find_parts, canonical_frame, to_canonical, from_canonical_vectors
+from .rig_regions import Regions
+from .rig_shapes import ShapeBuilder
+from .rig_face import build_face_shapes
+
+
+class Rig:
+    """Linear shapes + pairwise-product correctives; see the module docstring for the model."""
+
+    def __init__(self, names, neutral, basis, corrective_names, correctives, corrective_pairs, meta=None):
+        self.names = tuple(str(n) for n in names)
+        self.neutral = np.ascontiguousarray(neutral, np.float32)
+        self.basis = np.ascontiguousarray(basis, np.float32)
+        self.corrective_names = tuple(str(n) for n in corrective_names)
+        self.correctives = np.ascontiguousarray(correctives, np.float32).reshape(len(self.corrective_names), -1, 3)
+        self.corrective_pairs = np.asarray(corrective_pairs, np.int64).reshape(-1, 2)
+        self.meta = dict(meta or {})
+        self._prepare()
+
+    def _prepare(self):
+        """Stack basis and correctives over the vertices that ever move: decode is one matmul."""
+        V = self.neutral.shape[0]
+        fields = np.concatenate([self.basis.reshape(len(self.names), -1),
+                                 self.correctives.reshape(len(self.corrective_names), -1)], 0)
+        moving = np.abs(fields.reshape(fields.shape[0], V, 3)).max(axis=(0, 2)) > 0
+        self._moving = np.flatnonzero(moving)
+        self._all_moving = self._moving.size == V
+        sub = fields.reshape(fields.shape[0], V, 3)[:, self._moving, :]
+        self._matrix = np.ascontiguousarray(sub.reshape(fields.shape[0], -1))
+
+    def activations(self, curves):
+        """[T, K + C]: the weights themselves, then the product of each corrective's pair."""
+        w = np.asarray(curves, np.float32)
+        if w.ndim != 2 or w.shape[1] != len(self.names):
+            raise RigError(f"curves must be [frames, {len(self.names)}] in rig.names order, got {w.shape}")
+        pairs = self.corrective_pairs
+        return np.concatenate([w, w[:, pairs[:, 0]] * w[:, pairs[:, 1]]], 1)
+
+    def decode(self, curves):
+        """Vertex positions [T, V, 3] float32 for a block of curves [T, K] (names order)."""
+        act = self.activations(curves)
+        T = act.shape[0]
+        out = np.empty((T,) + self.neutral.shape, np.float32)
+        out[:] = self.neutral
+        if self._moving.size:
+            moved = (act @ self._matrix).reshape(T, -1, 3)
+            if self._all_moving:
+                out += moved
+            else:
+                out[:, self._moving, :] += moved
+        return out
+
+    def save(self, path):
+        path = os.fspath(path)
+        tmp = path + ".tmp.npz"
+        np.savez(tmp, names=np.array(self.names), neutral=self.neutral, basis=self.basis,
+                 corrective_names=np.array(self.corrective_names, dtype="<U64"),
+                 correctives=self.correctives, corrective_pairs=self.corrective_pairs,
+                 meta_json=np.array(json.dumps(self.meta)))
+        os.replace(tmp, path)
+
+
+def load_rig(path):
+    """Read a RIG.npz written by :meth:`Rig.save`."""
+    try:
+        data = np.load(os.fspath(path), allow_pickle=False)
+        names = [str(n) for n in data["names"]]
+        meta = json.loads(str(data["meta_json"])) if "meta_json" in data else {}
+        return Rig(names, data["neutral"], data["basis"], [str(n) for n in data["corrective_names"]],
+                   data["correctives"], data["corrective_pairs"], meta)
+    except (OSError, KeyError, ValueError) as exc:
+        raise RigError(f"{path} is not a Parley rig ({exc}); rebuild it with 'python -m inference rig'") from None
+
+
+def build_rig(vertices, faces):
+    """Build the 51-shape ARKit rig of a FLAME-topology head. Raises RigError with one line."""
+    vertices, faces = check_topology(vertices, faces)
+    head, eye_sets, loops = find_parts(vertices, faces)
+    frame = canonical_frame(vertices, eye_sets, loops, faces, head)
+    canon = to_canonical(vertices, frame)
+    regions = Regions(canon, head, eye_sets, frame, faces)
+    builder = ShapeBuilder(regions, canon, len(vertices))
+    builder.neck_loop = frame["neck_loop"]
+    builder.jaw()
+    builder.lips()
+    build_face_shapes(builder)
+    missing = [n for n in RIG_NAMES if n not in builder.basis]
+    if missing:
+        raise RuntimeError(f"rig is missing shapes {missing}")
+    basis = np.stack([from_canonical_vectors(builder.basis[n], frame) for n in RIG_NAMES])
+    index = {n: i for i, n in enumerate(RIG_NAMES)}
+    corr_names = [c[0] for c in builder.correctives]
+    pairs = [(index[c[1]], index[c[2]]) for c in builder.correctives]
+    corr = np.stack([from_canonical_vectors(c[3], frame) for c in builder.correctives])
+    meta = {
+        "units_per_mm": float(frame["units_per_mm"]),
+        "origin": frame["origin"].tolist(),
+        "axes": frame["R"].tolist(),
+        "eye_centres": frame["eye_centres"].tolist(),
+        "mouth_loop": [int(i) for i in frame["mouth_loop"]],
+        "neck_loop": [int(i) for i in frame["neck_loop"]],
+        "upper_loop": [int(i) for i in head[regions.upper_loop]],
+        "lower_loop": [int(i) for i in head[regions.lower_loop]],
+        "lid_upper": [[int(i) for i in head[l["upper"]]] for l in regions.lid],
+        "lid_lower": [[int(i) for i in head[l["lower"]]] for l in regions.lid],
+        "eyeballs": [[int(eye_sets[k][0]), int(eye_sets[k][-1]) + 1] for k in range(2)],
+    }
+    return Rig(RIG_NAMES, vertices, basis, corr_names, corr, pairs, meta)

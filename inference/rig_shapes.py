@@ -1,0 +1,162 @@
+"""The 51 ARKit offset fields of one head, built in canonical millimetres.
+
+Each family of shapes moves a few handle vertices (lip loop, lid margins, brow band, cheek and
+nose patches) by amounts defined relative to landmarks, and the rest of its region follows by
+biharmonic interpolation on the cotangent Laplacian (one dense solve per family, every shape of
+the family a right-hand side). The jaw uses harmonic skinning weights and a rotation about a pivot
+near the jaw joint; eyeballs and lids rotate about the eyeball centre. Rotations are split into a
+linear shape and a quadratic corrective (see :func:`rig_geometry.arc_fields`).
+"""
+import numpy as np
+
+from .rig_geometry import rotation, smoothstep
+
+JAW_PIVOT = np.array([0.0, -40.0, -90.0])  # canonical mm: near the jaw joint, below/behind the ear canal
+JAW_GAP_MM = 33.0                          # jawOpen=1 opens the lip midline by this much
+LID_CLEARANCE_MM = 0.4                     # lids pass this far outside the cornea
+
+
+class ShapeBuilder:
+    def __init__(self, regions, canon, n_vertices):
+        self.r = regions
+        self.canon = canon
+        self.n = n_vertices
+        self.basis = {}
+        self.correctives = []  # (name, source a, source b, field [V,3])
+
+    # ---- helpers ---------------------------------------------------------------------------
+    def _full(self, head_field):
+        out = np.zeros((self.n, 3))
+        out[self.r.head] = head_field
+        return out
+
+    def _solve(self, handles, values, free_mask, order=2):
+        """Biharmonic fill: values [len(handles), 3*S] on handles, 0 outside free_mask."""
+        nh = len(self.r.p)
+        known = np.zeros((nh, values.shape[1]))
+        known[handles] = values
+        free = np.flatnonzero(free_mask & ~np.isin(np.arange(nh), handles))
+        return self.r.ops.interpolate(free, known, order=order)
+
+    def _add_family(self, names, handles, values, free_mask, order=2):
+        """values: list of [len(handles), 3] per shape name."""
+        sol = self._solve(handles, np.concatenate(values, 1), free_mask, order)
+        for s, name in enumerate(names):
+            self.basis[name] = self._full(sol[:, 3 * s:3 * s + 3])
+
+    # ---- jaw -------------------------------------------------------------------------------
+    def jaw(self):
+        r, p = self.r, self.r.p
+        y_corner = 0.5 * (p[r.corner_l, 1] + p[r.corner_r, 1])
+        low = p[r.lower_mid]
+        one = np.zeros(len(p), bool)
+        one[r.lower_loop[1:-1]] = True
+        chin = (p[:, 1] < y_corner - 8) & (p[:, 1] > low[1] - 45) & (p[:, 2] > low[2] - 30) & \
+               (np.abs(p[:, 0]) < 0.6 * r.mouth_width) & (r.side > 0.5)
+        one |= chin
+        zero = (p[:, 1] > y_corner + 10) | (p[:, 2] < JAW_PIVOT[2] + 15) | (r.side < 0.35)
+        zero[r.upper_loop] = True
+        zero[np.isin(np.arange(len(p)), self.r.local[self._neck_loop()])] = True
+        zero &= ~one
+        free = ~(one | zero)
+        known = one.astype(float)[:, None]
+        w = r.ops.interpolate(np.flatnonzero(free), known, order=1)[:, 0]
+        w = smoothstep(w)
+        self.jaw_weight = w
+        # angle so that the lower lip midline drops by JAW_GAP_MM
+        rel = low - JAW_PIVOT
+        radius = np.linalg.norm(rel[1:])
+        angle = 2 * np.arcsin(min(0.9, JAW_GAP_MM / (2 * radius)))
+        # positive rotation about +x moves the chin down and back
+        B, C = arc(p, JAW_PIVOT, [1, 0, 0], angle, w)
+        self.basis["jawOpen"] = self._full(B)
+        self.correctives.append(("jawOpen_sq", "jawOpen", "jawOpen", self._full(C)))
+        self.jaw_open_total = B + C
+        mm = w[:, None]
+        self.basis["jawForward"] = self._full(mm * [0, 0, 4.0])
+        self.basis["jawLeft"] = self._full(mm * [6.0, 0, 0])
+        self.basis["jawRight"] = self._full(mm * [-6.0, 0, 0])
+
+    def _neck_loop(self):
+        return self.neck_loop
+
+    # ---- lips ------------------------------------------------------------------------------
+    def lips(self):
+        r, p = self.r, self.r.p
+        loop = np.r_[r.upper_loop, r.lower_loop[1:-1]]
+        is_up = np.r_[np.ones(len(r.upper_loop)), np.zeros(len(r.lower_loop) - 2)]
+        is_up[[0, len(r.upper_loop) - 1]] = 0.5  # corners
+        is_lo = 1 - is_up
+        u = r.lip_coordinate(loop)
+        xc = r.mouth_centre[0]
+        # vertical opening at each loop vertex's x (upper minus lower), 0 at the corners
+        gap = self._gap_at(p[loop, 0])
+        mid = np.clip(1 - u ** 2, 0, 1)
+        cl, cr = smoothstep((u - 0.15) / 0.85), smoothstep((-u - 0.15) / 0.85)
+        sl, sr = smoothstep((u + 0.4) / 1.2), smoothstep((-u + 0.4) / 1.2)
+        col = lambda a: np.asarray(a, float)[:, None] if np.ndim(a) else np.full((len(loop), 1), a)
+        vec = lambda x, y, z: np.c_[col(x) * np.ones((len(loop), 1)), col(y) * np.ones((len(loop), 1)),
+                                    col(z) * np.ones((len(loop), 1))]
+        dx = p[loop, 0] - xc
+        shapes = {
+            "mouthFunnel": vec(-0.40 * dx, (is_up - is_lo) * 2.5 * mid, 4.0 + 3.0 * mid),
+            "mouthPucker": vec(-0.45 * dx, -(is_up - is_lo) * 0.2 * gap, 5.0 + 4.0 * mid),
+            "mouthSmile_L": vec(5.0 * cl, 6.0 * cl, -3.0 * cl),
+            "mouthSmile_R": vec(-5.0 * cr, 6.0 * cr, -3.0 * cr),
+            "mouthFrown_L": vec(1.0 * cl, -5.0 * cl, -1.0 * cl),
+            "mouthFrown_R": vec(-1.0 * cr, -5.0 * cr, -1.0 * cr),
+            "mouthDimple_L": vec(3.0 * cl, 0.5 * cl, -4.0 * cl),
+            "mouthDimple_R": vec(-3.0 * cr, 0.5 * cr, -4.0 * cr),
+            "mouthStretch_L": vec(8.0 * cl, -2.0 * cl, -2.0 * cl),
+            "mouthStretch_R": vec(-8.0 * cr, -2.0 * cr, -2.0 * cr),
+            "mouthPress_L": vec(0, -(is_up - is_lo) * 0.3 * gap * sl, -1.0 * sl),
+            "mouthPress_R": vec(0, -(is_up - is_lo) * 0.3 * gap * sr, -1.0 * sr),
+            "mouthLowerDown_L": vec(0, -5.0 * is_lo * sl, 1.0 * is_lo * sl),
+            "mouthLowerDown_R": vec(0, -5.0 * is_lo * sr, 1.0 * is_lo * sr),
+            "mouthUpperUp_L": vec(0, 5.0 * is_up * sl, 1.0 * is_up * sl),
+            "mouthUpperUp_R": vec(0, 5.0 * is_up * sr, 1.0 * is_up * sr),
+            "mouthRollLower": vec(0, 0.4 * gap * is_lo, -5.0 * is_lo * mid),
+            "mouthRollUpper": vec(0, -0.4 * gap * is_up, -4.0 * is_up * mid),
+            "mouthShrugLower": vec(0, 0.3 * gap * is_lo + 1.5, 3.0 * is_lo * mid),
+            "mouthShrugUpper": vec(0, 3.0 * is_up, 2.0 * is_up * mid),
+            "mouthLeft": vec(7.0, 0, -1.0 * u),
+            "mouthRight": vec(-7.0, 0, 1.0 * u),
+        }
+        free = r.d_mouth < 34.0
+        self._add_family(list(shapes), loop, list(shapes.values()), free)
+        self.basis["mouthClose"] = np.zeros((self.n, 3))
+        self._close(free)
+
+    def _gap_at(self, x):
+        r, p = self.r, self.r.p
+        up, lo = r.upper_loop, r.lower_loop
+        ou, ol = np.argsort(p[up, 0]), np.argsort(p[lo, 0])
+        yu = np.interp(x, p[up, 0][ou], p[up, 1][ou])
+        yl = np.interp(x, p[lo, 0][ol], p[lo, 1][ol])
+        return np.maximum(yu - yl, 0.0)
+
+    def _close(self, free):
+        """Corrective jawOpen x mouthClose: both lips return to their neutral shape, sealed, at a
+        height a third of the way down to the open jaw (the lips stretch, the jaw stays open)."""
+        r = self.r
+        lips = np.r_[r.upper_lip[r.d_upper[r.upper_lip] < 6.0], r.lower_lip[r.d_lower[r.lower_lip] < 6.0]]
+        lips = np.unique(np.r_[lips, r.loop])
+        shift = 0.3 * self.jaw_open_total[r.lower_mid]
+        values = shift[None, :] - self.jaw_open_total[lips]
+        upper = np.isin(lips, np.r_[r.upper_lip, r.upper_loop]) & ~np.isin(lips, r.lower_loop)
+        values[upper] = shift
+        sol = self._solve(lips, values, free | (r.d_mouth < 40.0))
+        self.correctives.append(("mouthClose_jawOpen", "jawOpen", "mouthClose", self._full(sol)))
+
+
+def arc(points, pivot, axis, angle, weights=None):
+    """Linear part B and quadratic corrective C of a rotation (per-vertex angle = angle*weights)."""
+    rel = points - pivot
+    axis = np.asarray(axis, float) / np.linalg.norm(axis)
+    a = angle * (np.ones(len(points)) if weights is None else np.asarray(weights, float))
+    cross = np.cross(axis, rel)
+    B = a[:, None] * cross
+    along = (rel @ axis)[:, None] * axis
+    perp = rel - along
+    rotated = along + np.cos(a)[:, None] * perp + np.sin(a)[:, None] * cross
+    return B, rotated - rel - B
