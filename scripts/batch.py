@@ -336,10 +336,14 @@ def generate_kwargs(style, options):
     return kwargs
 
 
+def has_rig(obj):
+    return bool(obj.data.shape_keys and len(obj.data.shape_keys.key_blocks) > 1)
+
+
 def ensure_rig(obj, mode):
     """Build the rig once in the prepared scene, so workers and the final .blend share it."""
     import bpy
-    if mode == "cache" or (obj.data.shape_keys and len(obj.data.shape_keys.key_blocks) > 1):
+    if mode == "cache" or has_rig(obj):
         return
     for name in ("build_rig", "rig_build", "rebuild_rig"):
         op = getattr(bpy.ops.parley, name)
@@ -594,7 +598,7 @@ def assemble(job, done, obj):
         key.animation_data_create().action = action
         if hasattr(key.animation_data, "action_slot") and key.animation_data.action_slot is None and action.slots:
             key.animation_data.action_slot = action.slots[0]
-    settings = row.get("modifier")
+    settings = json.loads((out / PARTS / f"{row['name']}.json").read_text()).get("modifier")
     if settings:
         mod = obj.modifiers.new("Parley cache", "MESH_CACHE")
         for k, v in settings.items():
@@ -645,7 +649,7 @@ def main(argv):
         row.update(key=file_key(path, settings), size=path.stat().st_size)
         known = None if args.force else up_to_date(out, name, row["key"])
         if known:
-            rows[name] = {**row, **{k: known.get(k) for k in ("duration", "frames", "modifier")},
+            rows[name] = {**row, **{k: known.get(k) for k in ("duration", "frames")},
                           "status": "up to date", "seconds": 0.0}
         else:
             todo.append({**row, "duration": audio_duration(path)})
@@ -674,7 +678,14 @@ def main(argv):
     if args.jobs == 1 or len(todo) <= 1:
         run_entries(job, todo, report)
     else:
-        run_workers(job, todo, min(args.jobs, len(todo)), report, timing)
+        if args.mode != "cache" and not has_rig(obj):
+            # no rig operator ran: the first file builds the rig here, and the workers start from it
+            run_entries(job, todo[:1], report)
+            todo_workers = todo[1:]
+            bpy.ops.wm.save_as_mainfile(filepath=str(prepared))
+        else:
+            todo_workers = todo
+        run_workers(job, todo_workers, min(args.jobs, len(todo_workers)), report, timing)
     timing["animate_end"] = time.time()
     timing["animate_wall"] = timing["animate_end"] - t_anim
 

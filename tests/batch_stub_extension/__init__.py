@@ -60,6 +60,8 @@ class PARLEY_OT_generate(bpy.types.Operator):
             self.report({"ERROR"}, "no mesh selected: select the head")
             return {"CANCELLED"}
         path = bpy.path.abspath(self.audio_path)
+        if os.environ.get("PARLEY_STUB_CRASH_ON") and os.environ["PARLEY_STUB_CRASH_ON"] in path:
+            os._exit(9)  # what a crashing Blender looks like to the batch: the process is gone
         if not os.path.isfile(path):
             self.report({"ERROR"}, f"audio file not found: {path}")
             return {"CANCELLED"}

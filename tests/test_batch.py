@@ -1,0 +1,162 @@
+"""scripts/batch.py through the bpy module, with a stand-in extension (same operator contract, fast).
+
+The orchestration is what is tested here: failures isolated, exit codes, the summary, --jobs merging,
+reproducibility, resuming. tests/test_batch_real.py runs the real extension on a FLAME head, and
+tests/test_batch_binary.py the same batches in Debian's Blender 4.3 binary.
+"""
+import hashlib
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from batch_helpers import STUB, dump_blend, make_scene, manifest, run_batch, speechlike, statuses, write_wav
+
+pytest.importorskip("bpy")
+
+
+@pytest.fixture(scope="module")
+def material(tmp_path_factory):
+    root = tmp_path_factory.mktemp("batch")
+    make_scene(root / "scene.blend")
+    audio = root / "audio"
+    audio.mkdir()
+    for i, seconds in enumerate((1.0, 1.6, 0.7)):
+        write_wav(audio / f"line_{i:02d}.wav", speechlike(seconds, seed=i))
+    return root
+
+
+@pytest.fixture(scope="module")
+def bad_folder(material):
+    """Good files plus a corrupt one, a silent one and a non-audio file in one folder."""
+    folder = material / "mixed"
+    shutil.copytree(material / "audio", folder)
+    (folder / "corrupt.wav").write_bytes(b"RIFF\x10\x00\x00\x00WAVEfmt garbage")
+    write_wav(folder / "silent.wav", np.zeros(8000))
+    (folder / "transcript.txt").write_text("not audio")
+    (material / "take.aiff.txt").write_text("wrong extension")
+    return folder
+
+
+def batch(material, out, *extra, audio=None):
+    return run_batch(["--scene", str(material / "scene.blend"), "--object", "head",
+                      "--audio", *(audio or [str(material / "audio")]), "--out", str(out),
+                      "--extension", str(STUB), *extra])
+
+
+def digest(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_good_and_bad_files(material, bad_folder, tmp_path):
+    out = tmp_path / "out"
+    res = batch(material, out, "--mode", "both",
+                audio=[str(bad_folder), str(material / "missing.wav"), str(material / "take.aiff.txt")])
+    assert res.returncode == 1, res.stdout + res.stderr
+    st = statuses(out)
+    assert st == {"line_00.wav": "ok", "line_01.wav": "ok", "line_02.wav": "ok", "corrupt.wav": "FAILED",
+                  "silent.wav": "FAILED", "missing.wav": "FAILED", "take.aiff.txt": "FAILED"}
+    rows = {f["file"]: f for f in manifest(out)["files"]}
+    assert "silent" in rows["silent.wav"]["message"] and "not found" in rows["missing.wav"]["message"]
+    assert "not an audio file" in rows["take.aiff.txt"]["message"]
+    assert "transcript.txt" in manifest(out)["ignored"] and "ignored transcript.txt" in res.stdout
+    # the summary table names every file with its status; failures say why
+    table = res.stdout[res.stdout.index("file "):]
+    for name, status in st.items():
+        assert any(line.startswith(name) and status in line for line in table.splitlines()), name
+    assert "7 files: 3 animated, 0 up to date, 4 failed" in table
+    # outputs exist exactly for the good files, nothing half-written anywhere
+    assert sorted(p.name for p in (out / "parley").iterdir()) == ["line_00.pc2", "line_01.pc2", "line_02.pc2"]
+    assert sorted(p.name for p in (out / ".parley_parts").iterdir()) == sorted(
+        f"line_0{i}.{ext}" for i in range(3) for ext in ("blend", "json"))
+    scene = dump_blend(out / "scene.blend")
+    assert sorted(scene["actions"]) == ["line_00", "line_01", "line_02"]
+    assert all(a["fake_user"] for a in scene["actions"].values())
+    assert scene["assigned"] == "line_00"
+    assert scene["modifiers"]["Parley cache"] == ["MESH_CACHE", "//parley/line_00.pc2"]
+    frames = {f["file"]: f["frames"] for f in manifest(out)["files"] if f["status"] == "ok"}
+    for name, action in scene["actions"].items():
+        keys = action["curves"]['key_blocks["jawOpen"].value[0]']
+        assert len(keys) == frames[name + ".wav"]
+        assert max(k[1] for k in keys) > 0.1  # the speech moved the jaw
+
+
+def test_all_good_exits_zero_and_reruns_nothing(material, tmp_path):
+    out = tmp_path / "out"
+    first = batch(material, out)
+    assert first.returncode == 0, first.stdout + first.stderr
+    parts = {p.name: p.stat().st_mtime_ns for p in (out / ".parley_parts").iterdir()}
+    again = batch(material, out)
+    assert again.returncode == 0
+    assert set(statuses(out).values()) == {"up to date"}
+    assert {p.name: p.stat().st_mtime_ns for p in (out / ".parley_parts").iterdir()} == parts
+    assert sorted(dump_blend(out / "scene.blend")["actions"]) == ["line_00", "line_01", "line_02"]
+
+
+def test_rerun_after_deleting_one_output_redoes_only_that_one(material, tmp_path):
+    out = tmp_path / "out"
+    assert batch(material, out, "--mode", "both").returncode == 0
+    before = {p.name: (p.stat().st_mtime_ns, digest(p)) for p in (out / "parley").iterdir()}
+    (out / "parley" / "line_01.pc2").unlink()
+    res = batch(material, out, "--mode", "both")
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert statuses(out) == {"line_00.wav": "up to date", "line_01.wav": "ok", "line_02.wav": "up to date"}
+    after = {p.name: (p.stat().st_mtime_ns, digest(p)) for p in (out / "parley").iterdir()}
+    assert after["line_00.pc2"] == before["line_00.pc2"] and after["line_02.pc2"] == before["line_02.pc2"]
+    assert after["line_01.pc2"][1] == before["line_01.pc2"][1]  # redone, bit-identical
+
+
+def test_changed_settings_redo_everything(material, tmp_path):
+    out = tmp_path / "out"
+    assert batch(material, out, "--seed", "1").returncode == 0
+    a = dump_blend(out / "scene.blend")["actions"]
+    assert batch(material, out, "--seed", "2").returncode == 0
+    assert set(statuses(out).values()) == {"ok"}
+    b = dump_blend(out / "scene.blend")["actions"]
+    assert a.keys() == b.keys() and a != b  # a new seed, new noise
+
+
+def test_jobs_two_equals_jobs_one(material, tmp_path):
+    one, two = tmp_path / "one", tmp_path / "two"
+    assert batch(material, one, "--mode", "both", "--style", "smile=0.4", "--jobs", "1").returncode == 0
+    res = batch(material, two, "--mode", "both", "--style", "smile=0.4", "--jobs", "2")
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert len(manifest(two)["timing"]["workers"]) == 2
+    assert dump_blend(one / "scene.blend") == dump_blend(two / "scene.blend")
+    for pc2 in (one / "parley").iterdir():
+        assert digest(pc2) == digest(two / "parley" / pc2.name)
+
+
+def test_same_inputs_same_keyframes(material, tmp_path):
+    runs = []
+    for k in range(2):
+        out = tmp_path / f"run{k}"
+        assert batch(material, out, "--seed", "5", "--style", "smile=0.2").returncode == 0
+        runs.append(dump_blend(out / "scene.blend"))
+    assert runs[0] == runs[1]
+    smile = runs[0]["actions"]["line_00"]["curves"]['key_blocks["mouthSmile_L"].value[0]']
+    assert abs(np.mean([k[1] for k in smile]) - 0.2) < 0.05  # the style reached the operator
+
+
+def test_worker_crash_fails_its_files_only(material, tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    # a worker that dies at once: its files fail with a pointer to its log, the batch goes on
+    monkeypatch.setenv("PARLEY_STUB_CRASH_ON", "line_01")  # the stand-in kills its process
+    res = batch(material, out, "--jobs", "2")
+    assert res.returncode == 1
+    st = statuses(out)
+    assert st["line_01.wav"] == "FAILED" and "worker" in manifest(out)["files"][1]["message"]
+    assert not (out / ".parley_parts" / "line_01.json").exists()
+    assert "ok" in st.values()
+
+
+def test_bad_arguments_exit_two(material, tmp_path):
+    res = batch(material, tmp_path / "o", "--style", "nosuchaxis=1")
+    assert res.returncode == 2 and "unknown style axis 'nosuchaxis'" in res.stderr
+    res = run_batch(["--scene", str(material / "scene.blend"), "--object", "nobody", "--audio",
+                     str(material / "audio"), "--out", str(tmp_path / "o"), "--extension", str(STUB)])
+    assert res.returncode == 2 and "no mesh object named 'nobody'" in res.stderr
+    assert not (tmp_path / "o" / "parley_batch.json").exists()
