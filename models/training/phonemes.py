@@ -178,19 +178,19 @@ def _dom(p):
     if p in VOWELS:
         return dict(jaw=(1.0, 12, 14), round=(0.9, 14, 16), lips=(0.9, 12, 14))
     if p in BILABIAL:
-        return dict(jaw=(0.8, 20, 22), round=(0.08, 25, 25), lips=(1.0, 20, 22))
+        return dict(jaw=(0.5, 20, 22), round=(0.08, 25, 25), lips=(1.0, 20, 22))
     if p in LABIODENTAL:
-        return dict(jaw=(0.8, 20, 22), round=(0.08, 25, 25), lips=(1.0, 18, 22))
+        return dict(jaw=(0.6, 20, 22), round=(0.08, 25, 25), lips=(1.0, 18, 22))
     if p in POSTALVEOLAR:
         return dict(jaw=(0.7, 18, 20), round=(0.9, 12, 15), lips=(0.8, 16, 20))
     if p in DENTAL or p in ("S", "Z"):
         return dict(jaw=(0.7, 20, 22), round=(0.08, 25, 25), lips=(0.5, 20, 22))
     if p == "L" or p == "Y":
-        return dict(jaw=(0.5, 18, 20), round=(0.10, 25, 25), lips=(0.5, 18, 20))
+        return dict(jaw=(0.35, 18, 20), round=(0.10, 25, 25), lips=(0.5, 18, 20))
     if p == "HH":
         return dict(jaw=(0.05, 25, 25), round=(0.02, 25, 25), lips=(0.05, 25, 25))
     # T D N K G NG: tongue articulations, transparent to the lips
-    return dict(jaw=(0.35, 20, 22), round=(0.05, 25, 25), lips=(0.15, 20, 22))
+    return dict(jaw=(0.25, 20, 22), round=(0.05, 25, 25), lips=(0.15, 20, 22))
 
 
 DOMINANCE = {p: _dom(p) for p in PHONES}

@@ -191,13 +191,17 @@ def lower_face(ph, t, st):
         out[:, IDX["mouthLeft" if asym > 0 else "mouthRight"]] += 0.12 * abs(asym)
 
     # lip-critical targets: reach before the segment, hold to its end (release)
-    ramp_in = 0.065 * width
-    ramp_out = 0.045 * width
+    # ramps never take more than half of the neighbouring segment, so a short vowel between two
+    # bilabials still opens (ramp times are the lips' closing/opening gestures)
+    prev_d = np.concatenate([[0.2], d[:-1]])
+    next_d = np.concatenate([d[1:], [0.2]])
+    ramp_in = np.minimum(0.065 * width, np.maximum(0.5 * prev_d, 0.035))
+    ramp_out = np.minimum(0.045 * width, np.maximum(0.5 * next_d, 0.035))
     bil = _IS_BILABIAL[idx]
     if bil.any():
         # plateau starts 15 ms before the acoustic segment and always covers its middle frame
         ps, pe = s[bil] - 0.015, e[bil]
-        Eb_i = _envelope(t, ps, pe, ramp_in, ramp_out)
+        Eb_i = _envelope(t, ps, pe, ramp_in[bil], ramp_out[bil])
         Eb = Eb_i.max(axis=1)
         jaw = out[:, IDX["jawOpen"]]
         out[:, IDX["jawOpen"]] = jaw - Eb * np.maximum(jaw - 0.10, 0.0)
@@ -209,7 +213,7 @@ def lower_face(ph, t, st):
         Eb = np.zeros(T)
     ld = _IS_LABIODENTAL[idx]
     if ld.any():
-        Ef_i = _envelope(t, s[ld] - 0.010, e[ld], ramp_in, ramp_out)
+        Ef_i = _envelope(t, s[ld] - 0.010, e[ld], ramp_in[ld], ramp_out[ld])
         Ef = Ef_i.max(axis=1)
         roll = (Ef_i * (_TGT[idx[ld], IDX["mouthRollLower"]] * max(0.8, 1.0 + 0.25 * st["articulation"]))[None, :]).max(axis=1)
         out[:, IDX["mouthRollLower"]] = np.maximum(out[:, IDX["mouthRollLower"]], roll)
@@ -221,7 +225,7 @@ def lower_face(ph, t, st):
             out[:, IDX[n]] *= 1.0 - 0.8 * Ef
     rd = _IS_ROUNDING[idx]
     if rd.any():
-        Er_i = _envelope(t, s[rd] - 0.010, e[rd], ramp_in * 1.2, ramp_out)
+        Er_i = _envelope(t, s[rd] - 0.010, e[rd], 0.08 * width, ramp_out[rd])
         rscale = max(0.75, 1.0 + 0.3 * st["articulation"]) * (1.0 - 0.2 * ja)
         for n in ("mouthPucker", "mouthFunnel"):
             v = (Er_i * (_TGT[idx[rd], IDX[n]] * rscale)[None, :]).max(axis=1)
