@@ -9,11 +9,12 @@ Output in DIR, all named after the audio files:
     parley/<name>.pc2     mesh caches (modes cache/both), where a .blend in DIR looks for ``//parley/``
     .parley_parts/        per file: <name>.blend (its Action) and <name>.json (sidecar, written last)
     parley_batch.json     the summary of the last run, written last
+    .parley_work/         worker jobs and logs, kept only when a file failed
 Exit code: 0 when every file succeeded or was up to date, 1 when any failed, 2 for bad arguments.
 
 The operator is the API: each file is one ``bpy.ops.parley.generate(audio_path=..., mode=..., seed=...,
 start_frame=..., <style axes>=..., <--option NAME=VALUE>...)`` on HEAD in a scene prepared once (rig
-built, saved as DIR/.parley_work.blend so ``//`` is DIR). Its Action is written to its own part file
+built, saved as DIR/.parley_work-<host>-<pid>.blend so ``//`` is DIR). Its Action is written to its own part file
 and removed again, so every file starts from the same state: results do not depend on the order or on
 how files are spread over workers. ``--jobs J`` starts J worker processes (each its own Blender, or
 Python with bpy) on slices of the files; the parent then appends the parts in sorted name order.
@@ -31,6 +32,7 @@ import hashlib
 import json
 import math
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -69,6 +71,9 @@ def parse_args(argv):
     p.add_argument("--jobs", type=int, default=1, help="worker processes, each with its own Blender")
     p.add_argument("--extension", help="load the extension from this folder instead")
     p.add_argument("--force", action="store_true", help="redo files even when their outputs are up to date")
+    p.add_argument("--no-merge", action="store_true",
+                   help="only per-file outputs (parts, .pc2, sidecars): for farm tasks sharing one --out; "
+                        "a last run without it merges them (every file is then up to date)")
     p.add_argument("--worker", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if not args.worker:
@@ -531,7 +536,7 @@ def worker_command(job_path, scene):
 
 def run_workers(job, entries, jobs, report, timing):
     """J processes, each with its own Blender; results stream back through one JSON-lines file each."""
-    work = Path(job["out"]) / WORK
+    work = Path(job["work"])
     work.mkdir(parents=True, exist_ok=True)
     procs = []
     for k, chunk in enumerate(partition(entries, jobs)):
@@ -660,11 +665,13 @@ def main(argv):
 
     out.mkdir(parents=True, exist_ok=True)
     ensure_rig(obj, args.mode)
-    prepared = out / f"{WORK}.blend"
+    run_id = f"{socket.gethostname()}-{os.getpid()}"  # farm tasks may share --out: nothing shared is written
+    prepared = out / f"{WORK}-{run_id}.blend"
     bpy.ops.wm.save_as_mainfile(filepath=str(prepared))  # from here on '//' is the output folder
     timing = {"script_start": SCRIPT_START, "ready": time.time(), "workers": []}
     job = {"out": str(out), "object": args.object, "mode": args.mode, "seed": args.seed,
-           "start_frame": start_frame, "kwargs": kwargs, "scene": str(prepared), "extension": source}
+           "start_frame": start_frame, "kwargs": kwargs, "scene": str(prepared), "extension": source,
+           "work": str(out / WORK / run_id)}
     counter = [0]
 
     def report(result):
@@ -689,13 +696,13 @@ def main(argv):
     timing["animate_end"] = time.time()
     timing["animate_wall"] = timing["animate_end"] - t_anim
 
-    obj = bpy.data.objects[args.object]
-    done = [r for r in rows.values() if r["status"] in ("ok", "up to date")]
-    assemble(job, done, obj)
     final = out / f"{scene_path.stem}.blend"
-    tmp = out / f".{scene_path.stem}.blend.tmp"
-    bpy.ops.wm.save_as_mainfile(filepath=str(tmp), copy=True)
-    os.replace(tmp, final)
+    if not args.no_merge:
+        obj = bpy.data.objects[args.object]
+        assemble(job, [r for r in rows.values() if r["status"] in ("ok", "up to date")], obj)
+        tmp = out / f".{scene_path.stem}-{run_id}.blend.tmp"
+        bpy.ops.wm.save_as_mainfile(filepath=str(tmp), copy=True)
+        os.replace(tmp, final)
     prepared.unlink()
     timing["end"] = time.time()
     ordered = [rows[name] for name, _, _ in inputs]
@@ -705,12 +712,16 @@ def main(argv):
         r["file"] = Path(r["file"]).name
     print(summary_table(ordered, out))
     failed = any(r["status"] == "FAILED" for r in ordered)
-    if not failed and (out / WORK).is_dir():
-        for p in (out / WORK).iterdir():
+    work = Path(job["work"])
+    if not failed and work.is_dir():  # worker logs stay when something failed
+        for p in work.iterdir():
             p.unlink()
-        (out / WORK).rmdir()
-    write_json_atomic(out / MANIFEST, {"settings": settings, "files": ordered, "timing": timing,
-                                       "blend": final.name, "ignored": [p.name for p in ignored]})
+        work.rmdir()
+        if not any(work.parent.iterdir()):
+            work.parent.rmdir()
+    if not args.no_merge:
+        write_json_atomic(out / MANIFEST, {"settings": settings, "files": ordered, "timing": timing,
+                                           "blend": final.name, "ignored": [p.name for p in ignored]})
     return 1 if failed else 0
 
 

@@ -41,13 +41,20 @@ def speechlike(seconds, seed, rate=16000):
     return 0.3 * voice * syllables + 0.01 * rng.standard_normal(t.size)
 
 
-def make_scene(path, python=sys.executable):
-    """A saved .blend with a mesh object named 'head' (a sphere: the stand-in extension rigs anything)."""
+def make_scene(path, blender="bpy"):
+    """A saved .blend with a mesh object named 'head' (a sphere: the stand-in extension rigs anything).
+
+    blender="chroot" saves it with Debian's Blender 4.3: files saved by bpy 5.0 do not open in 4.3.
+    """
     code = ("import bpy; bpy.ops.wm.read_factory_settings(use_empty=True);"
             "bpy.ops.mesh.primitive_uv_sphere_add(segments=24, ring_count=12);"
             "bpy.context.active_object.name = 'head';"
             f"bpy.ops.wm.save_as_mainfile(filepath={str(path)!r})")
-    subprocess.run([python, "-c", code], check=True, capture_output=True)
+    if blender == "chroot":
+        cmd = ["bash", str(CHROOT_BLENDER), "--background", "--factory-startup", "--python-expr", code]
+    else:
+        cmd = [sys.executable, "-c", code]
+    subprocess.run(cmd, check=True, capture_output=True)
     return path
 
 
