@@ -629,6 +629,7 @@ def main(argv):
         raise UsageError("no scene: pass --scene SCENE.blend (or open one: blender --background SCENE.blend ...)")
     scene_path = Path(bpy.data.filepath)
     source = load_extension(args.extension)
+    extension_loaded = time.time()
     obj = bpy.data.objects.get(args.object)
     if obj is None or obj.type != "MESH":
         meshes = ", ".join(sorted(o.name for o in bpy.data.objects if o.type == "MESH")) or "none"
@@ -668,7 +669,8 @@ def main(argv):
     run_id = f"{socket.gethostname()}-{os.getpid()}"  # farm tasks may share --out: nothing shared is written
     prepared = out / f"{WORK}-{run_id}.blend"
     bpy.ops.wm.save_as_mainfile(filepath=str(prepared))  # from here on '//' is the output folder
-    timing = {"script_start": SCRIPT_START, "ready": time.time(), "workers": []}
+    timing = {"script_start": SCRIPT_START, "extension_loaded": extension_loaded, "ready": time.time(),
+              "workers": []}
     job = {"out": str(out), "object": args.object, "mode": args.mode, "seed": args.seed,
            "start_frame": start_frame, "kwargs": kwargs, "scene": str(prepared), "extension": source,
            "work": str(out / WORK / run_id)}
