@@ -42,6 +42,7 @@ LIP_METRICS = (
 )
 TARGETS = {"bilabial": 0.90, "rounding": 0.85, "openness": 0.70, "abs_lag": 20.0}
 DEGRADE_MAX_LOSS = 0.15
+REVERB_RT60 = 0.5          # s, a medium room (direct-to-reverberant ratio drawn by augment.room_impulse)
 
 
 # ---------------------------------------------------------------- data
@@ -85,13 +86,13 @@ def degrade(pcm, sr, condition, seed):
     from . import augment as A
     rng = np.random.default_rng(seed)
     if condition == "noise10db":
-        out = A.add_noise(pcm, sr, snr_db=10.0, rng=rng)
+        out = A.noise(pcm, rng, snr_db=10.0, color="white")
     elif condition == "reverb":
-        out = A.reverb(pcm, sr, rng=rng)
+        out = A.reverb(pcm, rng, rt60=REVERB_RT60)
     elif condition == "telephone":
-        out = A.telephone(pcm, sr, rng=rng)
+        out = A.eq(pcm, rng, kind="telephone")
     else:
-        raise ValueError(condition)
+        raise ValueError(f"unknown condition {condition!r}; use {', '.join(CONDITIONS)}")
     return np.asarray(out, np.float32).reshape(-1)[:pcm.size]
 
 
@@ -350,7 +351,9 @@ def write_report(path, res, div, sweeps, info, plots):
     w(f"- Corpus: `{info['corpus']}`, held-out voices only (never trained on): "
       f"{', '.join(f'{v} ({n} utts)' for v, n in info['voices'].items())}; "
       f"{info['n_utts']} utterances, {info['minutes']:.1f} min of audio, teacher curves at {info['fps']:g} fps.")
-    w(f"- Conditions: {', '.join(info['conditions'])} (degradations from `augment.py`, seed fixed per utterance).")
+    w(f"- Conditions: {', '.join(info['conditions'])} (degradations from `augment.py`: white noise at 10 dB SNR over the "
+      f"speech frames, a synthetic room with RT60 {REVERB_RT60} s, telephone band 300-3400 Hz through 8 kHz "
+      "mu-law; seed fixed per utterance).")
     w(f"- Pocketsphinx phone loop (no transcript): frame-level phone accuracy on clean audio "
       f"{info['phone_acc'].get('clean', float('nan')):.1%}"
       + "".join(f", {c} {a:.1%}" for c, a in info["phone_acc"].items() if c != "clean") + ".\n")
