@@ -372,6 +372,8 @@ class SceneState:
         self.modifiers = [m.name for m in obj.modifiers]
         key = obj.data.shape_keys
         self.values = {kb.name: kb.value for kb in key.key_blocks} if key else {}
+        # bpy hands out a new wrapper per access, so owners are keyed by role, not by id()
+        self.anim = {"object": self._anim_state(obj), "key": self._anim_state(key) if key else None}
         self.frames = (self.scene.frame_start, self.scene.frame_end)
         seq = self.scene.sequence_editor
         self.strips = set(self._strips(seq)) if seq else set()
@@ -379,6 +381,26 @@ class SceneState:
     @staticmethod
     def _strips(seq):
         return seq.strips_all if hasattr(seq, "strips_all") else seq.sequences_all  # 4.4 renamed them
+
+    @staticmethod
+    def _anim_state(owner):
+        ad = owner.animation_data
+        if ad is None:
+            return None
+        return {"action": ad.action, "slot": getattr(ad, "action_slot", None),
+                "tracks": {t.name for t in ad.nla_tracks}}
+
+    def _restore_anim(self, owner, role):
+        """Put back the action and NLA tracks; drivers (the rig's correctives) are left alone."""
+        ad = owner.animation_data
+        if ad is None:
+            return
+        before = self.anim.get(role) or {"action": None, "slot": None, "tracks": set()}
+        for track in [t for t in ad.nla_tracks if t.name not in before["tracks"]]:
+            ad.nla_tracks.remove(track)
+        ad.action = before["action"]
+        if before["slot"] is not None and hasattr(ad, "action_slot"):
+            ad.action_slot = before["slot"]
 
     def new_actions(self):
         import bpy
@@ -392,10 +414,9 @@ class SceneState:
         for m in self.new_modifiers():
             self.obj.modifiers.remove(m)
         key = self.obj.data.shape_keys
-        if key and key.animation_data:
-            key.animation_data_clear()
-        if self.obj.animation_data:
-            self.obj.animation_data_clear()
+        self._restore_anim(self.obj, "object")
+        if key is not None:
+            self._restore_anim(key, "key")
         for a in self.new_actions():
             bpy.data.actions.remove(a)
         if key:

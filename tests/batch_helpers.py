@@ -95,6 +95,7 @@ ad = key.animation_data if key else None
 out["assigned"] = ad.action.name if ad and ad.action else None
 out["modifiers"] = {m.name: [m.type, getattr(m, "filepath", None)] for m in head.modifiers}
 out["shape_keys"] = [kb.name for kb in key.key_blocks] if key else []
+out["drivers"] = sorted(f"{d.data_path}={d.driver.expression}" for d in ad.drivers) if ad else []
 print("DUMP" + json.dumps(out))
 """
 

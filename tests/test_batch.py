@@ -76,6 +76,7 @@ def test_good_and_bad_files(material, bad_folder, tmp_path):
     assert sorted(scene["actions"]) == ["line_00", "line_01", "line_02"]
     assert all(a["fake_user"] for a in scene["actions"].values())
     assert scene["assigned"] == "line_00"
+    assert scene["drivers"] == ['key_blocks["jawOpen_sq"].value=w * w']  # the rig's drivers survive every file
     assert scene["modifiers"]["Parley cache"] == ["MESH_CACHE", "//parley/line_00.pc2"]
     frames = {f["file"]: f["frames"] for f in manifest(out)["files"] if f["status"] == "ok"}
     for name, action in scene["actions"].items():

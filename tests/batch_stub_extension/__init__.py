@@ -40,6 +40,19 @@ def ensure_keys(obj):
             moved = co.copy()
             moved[:, 2 - i] += np.where(co[:, 2] < 0, -0.1, 0.02) * (i + 1)
             kb.data.foreach_set("co", moved.ravel())
+    if "jawOpen_sq" not in mesh.shape_keys.key_blocks:  # a corrective driven like the real rig's
+        kb = obj.shape_key_add(name="jawOpen_sq", from_mix=False)
+        moved = co.copy()
+        moved[:, 1] += np.where(co[:, 2] < 0, 0.05, 0.0)
+        kb.data.foreach_set("co", moved.ravel())
+        fcurve = kb.driver_add("value")
+        fcurve.driver.type = "SCRIPTED"
+        var = fcurve.driver.variables.new()
+        var.name = "w"
+        var.targets[0].id_type = "KEY"
+        var.targets[0].id = mesh.shape_keys
+        var.targets[0].data_path = 'key_blocks["jawOpen"].value'
+        fcurve.driver.expression = "w * w"
     return co
 
 
