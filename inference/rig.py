@@ -32,7 +32,7 @@ from .arkit import RIG_NAMES
 from .errors import RigError
 from .rig_topology import check_topology, find_parts, canonical_frame, to_canonical, from_canonical_vectors
 from .rig_regions import Regions
-from .rig_shapes import ShapeBuilder
+from .rig_shapes import ShapeBuilder, JAW_PIVOT
 from .rig_face import build_face_shapes
 
 
@@ -135,6 +135,7 @@ def build_rig(vertices, faces):
         "lower_loop": [int(i) for i in head[regions.lower_loop]],
         "lid_upper": [[int(i) for i in head[l["upper"]]] for l in regions.lid],
         "lid_lower": [[int(i) for i in head[l["lower"]]] for l in regions.lid],
+        "jaw_pivot": (frame["origin"] + frame["R"].T @ JAW_PIVOT * frame["units_per_mm"]).tolist(),
         "eyeballs": [[int(eye_sets[k][0]), int(eye_sets[k][-1]) + 1] for k in range(2)],
     }
     return Rig(RIG_NAMES, vertices, basis, corr_names, corr, pairs, meta)

@@ -59,9 +59,10 @@ class Regions:
         with np.errstate(invalid="ignore"):
             self.side = self.d_upper / (self.d_upper + self.d_lower)
         self.side[~np.isfinite(self.side)] = 0.0
-        lip_depth = 12.0
-        self.upper_lip = np.flatnonzero((self.d_upper < lip_depth) & (self.d_upper <= self.d_lower))
-        self.lower_lip = np.flatnonzero((self.d_lower < lip_depth) & (self.d_lower < self.d_upper))
+        # FLAME's lips curl ~40 mm (geodesic) from the inner loop to the skin; near the corners
+        # the two distances are equal and a vertex belongs to neither lip
+        self.upper_lip = np.flatnonzero((self.d_upper < 40.0) & (self.d_lower - self.d_upper > 4.0))
+        self.lower_lip = np.flatnonzero((self.d_lower < 40.0) & (self.d_upper - self.d_lower > 4.0))
 
     def lip_coordinate(self, idx):
         """u in [-1, 1] from the right corner to the left corner (canonical x)."""

@@ -51,12 +51,17 @@ class ShapeBuilder:
         low = p[r.lower_mid]
         one = np.zeros(len(p), bool)
         one[r.lower_loop[1:-1]] = True
-        chin = (p[:, 1] < y_corner - 8) & (p[:, 1] > low[1] - 45) & (p[:, 2] > low[2] - 30) & \
-               (np.abs(p[:, 0]) < 0.6 * r.mouth_width) & (r.side > 0.5)
+        # the mandible's front: below the mouth corners, in front of the ramus, above the throat
+        chin = (p[:, 1] < y_corner - 6) & (p[:, 1] > low[1] - 50) & (p[:, 2] > low[2] - 40) & \
+               (np.abs(p[:, 0] - r.mouth_centre[0]) < 0.9 * r.mouth_width)
         one |= chin
-        zero = (p[:, 1] > y_corner + 10) | (p[:, 2] < JAW_PIVOT[2] + 15) | (r.side < 0.35)
+        one[r.lower_lip] = True
+        one[r.upper_loop] = False
+        one[r.upper_lip] = False
+        zero = (p[:, 1] > y_corner + 8) | (p[:, 2] < JAW_PIVOT[2] + 15)
         zero[r.upper_loop] = True
-        zero[np.isin(np.arange(len(p)), self.r.local[self._neck_loop()])] = True
+        zero[r.upper_lip] = True
+        zero[self.r.local[self.neck_loop]] = True
         zero &= ~one
         free = ~(one | zero)
         known = one.astype(float)[:, None]
@@ -136,17 +141,37 @@ class ShapeBuilder:
         return np.maximum(yu - yl, 0.0)
 
     def _close(self, free):
-        """Corrective jawOpen x mouthClose: both lips return to their neutral shape, sealed, at a
-        height a third of the way down to the open jaw (the lips stretch, the jaw stays open)."""
-        r = self.r
-        lips = np.r_[r.upper_lip[r.d_upper[r.upper_lip] < 6.0], r.lower_lip[r.d_lower[r.lower_lip] < 6.0]]
-        lips = np.unique(np.r_[lips, r.loop])
+        """Corrective jawOpen x mouthClose: both lips keep their neutral shape, sealed (the contact
+        gap at each x closed), at a height a third of the way down to the open jaw."""
+        r, p = self.r, self.r.p
+        up = r.upper_lip[r.d_upper[r.upper_lip] < 30.0]
+        lo = r.lower_lip[r.d_lower[r.lower_lip] < 30.0]
+        lips = np.r_[up, lo, r.loop]
+        gap = self._contact_gap(up, lo, p[lips, 0])
         shift = 0.3 * self.jaw_open_total[r.lower_mid]
         values = shift[None, :] - self.jaw_open_total[lips]
-        upper = np.isin(lips, np.r_[r.upper_lip, r.upper_loop]) & ~np.isin(lips, r.lower_loop)
-        values[upper] = shift
-        sol = self._solve(lips, values, free | (r.d_mouth < 40.0))
+        nu = len(up)
+        values[:nu] = shift
+        values[:nu, 1] -= 0.5 * gap[:nu]
+        values[nu:, 1] += 0.5 * gap[nu:]
+        loop_up = np.isin(r.loop, r.upper_loop)
+        values[nu + len(lo):][loop_up] = shift - [0, 0.5, 0] * gap[nu + len(lo):][loop_up, None]
+        lips, first = np.unique(lips, return_index=True)
+        sol = self._solve(lips, values[first], free | (r.d_mouth < 45.0))
         self.correctives.append(("mouthClose_jawOpen", "jawOpen", "mouthClose", self._full(sol)))
+
+    def _contact_gap(self, up, lo, x):
+        """Vertical opening between the lips' surfaces at x (0 where they touch or overlap)."""
+        p = self.r.p
+        xs = np.linspace(p[self.r.loop, 0].min(), p[self.r.loop, 0].max(), 15)
+        g = []
+        for xv in xs:
+            su, sl = up[np.abs(p[up, 0] - xv) < 3.0], lo[np.abs(p[lo, 0] - xv) < 3.0]
+            if len(su) == 0 or len(sl) == 0:
+                g.append(0.0)
+                continue
+            g.append(max(0.0, p[su, 1].min() - p[sl, 1].max() + 0.3))
+        return np.interp(x, xs, np.array(g))
 
 
 def arc(points, pivot, axis, angle, weights=None):
