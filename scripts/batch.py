@@ -241,13 +241,24 @@ def operator_available():
         return False
 
 
+def enabled_package():
+    """The package that registered bpy.ops.parley.generate (bl_ext.<repo>.parley, or parley)."""
+    import bpy
+    cls = getattr(bpy.types, "PARLEY_OT_generate", None)
+    module = getattr(cls, "__module__", "") or ""
+    head, sep, _ = module.partition(".parley.")
+    if sep:
+        return head + ".parley"
+    return module if module.endswith("parley") else "parley"
+
+
 def load_extension(folder=None):
     """Make bpy.ops.parley.generate available; -> a description of where it came from."""
     import addon_utils
     import bpy
     if folder is None:
         if operator_available():
-            return {"kind": "enabled"}
+            return {"kind": "enabled", "module": enabled_package()}
         for mod in addon_utils.modules(refresh=False):
             if mod.__name__.startswith("bl_ext.") and mod.__name__.endswith(".parley"):
                 addon_utils.enable(mod.__name__, default_set=True)
@@ -744,6 +755,7 @@ def main(argv):
             work.parent.rmdir()
     if not args.no_merge:
         write_json_atomic(out / MANIFEST, {"settings": settings, "files": ordered, "timing": timing,
+                                           "extension_source": source,
                                            "blend": final.name, "ignored": [p.name for p in ignored]})
     return 1 if failed else 0
 
