@@ -236,6 +236,14 @@ def style_checks(model, utts, fps, seeds=10, many_utts=None):
                      "l1_lip_range": float(np.ptp(l1s))}
 
     axes = {a.name: a for a in STYLE_AXES}
+    memo = {}          # rows on the same axis (brows, blinks) share their takes
+
+    def take(name, j, d, axis_name, v, seed):
+        key = (name, id(d), axis_name, float(v), seed)
+        if key not in memo:
+            memo[key] = systems[name](d, {axis_name: float(v)}, seed)
+        return memo[key]
+
     sweeps = {}
     for row, (axis_name, label, increasing, n_seeds) in SLIDER_ROWS.items():
         axis = axes[axis_name]
@@ -246,7 +254,7 @@ def style_checks(model, utts, fps, seeds=10, many_utts=None):
             base = [run(d, {}, 0) for d in row_utts] if axis_name == "timing" else None
             qs = []
             for v in values:
-                per = [slider_quantity(row, run(d, {axis_name: float(v)}, s), fps, base[j] if base else None)
+                per = [slider_quantity(row, take(name, j, d, axis_name, v, s), fps, base[j] if base else None)
                        for j, d in enumerate(row_utts) for s in range(n_seeds)]
                 qs.append(float(np.mean(per)))
             sweeps[row][name] = qs
@@ -268,6 +276,16 @@ SLIDER_ROWS = {
     "angry": ("angry", "browDown + noseSneer", True, 1),
     "surprised": ("surprised", "browOuterUp + eyeWide", True, 1),
 }
+
+
+SLIDER_MIN_EFFECT = 0.25
+
+
+def slider_ok(sweep, system, increasing):
+    """(monotonic and large enough, end-to-end change as a multiple of the teacher's)."""
+    v, t = sweep[system], sweep["teacher"]
+    effect = (v[-1] - v[0]) / (t[-1] - t[0]) if t[-1] != t[0] else float("nan")
+    return bool(M.monotonic(v, increasing=increasing) and effect >= SLIDER_MIN_EFFECT), effect
 
 
 def slider_quantity(row, c, fps, base=None):
@@ -306,6 +324,16 @@ def better(key, a, b):
     return a > b if hib else a < b
 
 
+def relative_loss(clean, degraded, higher_is_better):
+    """How much worse ``degraded`` is than ``clean``, as a fraction of |clean| (inf from 0, nan-safe)."""
+    worse = (clean - degraded) if higher_is_better else (degraded - clean)
+    if not (math.isfinite(clean) and math.isfinite(degraded)):
+        return float("inf")
+    if worse <= 0:
+        return worse / abs(clean) if clean else 0.0
+    return worse / abs(clean) if clean else float("inf")
+
+
 def target_rows(res):
     rows = []
     clean = res.get(("model", "clean"))
@@ -330,10 +358,10 @@ def target_rows(res):
                 ok, shown = g <= TARGETS["abs_lag"], f"{g:.1f} ms (clean {c:.1f})"
             elif key == "jitter_dev":              # near 0 when good: compare the raw jitter instead
                 c, g = clean["jitter"], deg["jitter"]
-                loss = (g - c) / c
+                loss = relative_loss(c, g, False)
                 ok, shown = loss <= DEGRADE_MAX_LOSS, f"jitter {g:.2f} /s^2 (clean {c:.2f}, {loss:+.0%})"
             else:
-                loss = (c - g) / abs(c) if hib else (g - c) / abs(c)
+                loss = relative_loss(c, g, hib)
                 ok, shown = loss <= DEGRADE_MAX_LOSS, f"{fmt(key, g)} (clean {fmt(key, c)}, loss {loss:+.0%})"
             rows.append((f"{cond}: {header} loses <= 15%", shown, bool(ok)))
     return rows
@@ -410,8 +438,9 @@ def write_report(path, res, div, sweeps, info, plots):
         w(f"Sliders: each named axis swept over 5 values from its low to its high end (others at "
           f"default, seed 0, {info['style_utts']} utterances; the random processes, brows and blinks, over "
           f"{info['blink_utts']} utterances x 10 seeds); the quantity it names must move monotonically "
-          "(steps against the direction under 2% of the total change are tolerated). The teacher's "
-          "column checks the quantity itself.\n")
+          "(steps against the direction under 2% of the total change are tolerated) and change by at least "
+          f"{SLIDER_MIN_EFFECT:.0%} of what the same sweep changes in the teacher. The teacher's column "
+          "checks the quantity itself.\n")
         has_model = any("model" in v for v in sweeps.values())
         hdr = "| axis | quantity (expected) | teacher | teacher values |" + (" model | model values |" if has_model else "")
         w(hdr)
@@ -420,8 +449,11 @@ def write_report(path, res, div, sweeps, info, plots):
             _, q, inc, _ = SLIDER_ROWS[axis]
             cells = [axis, f"{q} ({'up' if inc else 'down'})"]
             for s in ("teacher", "model") if has_model else ("teacher",):
-                ok = M.monotonic(sw[s], increasing=inc)
-                cells += ["PASS" if ok else "**FAIL**", " ".join(f"{v:.3g}" for v in sw[s])]
+                ok, effect = slider_ok(sw, s, inc)
+                shown = " ".join(f"{v:.3g}" for v in sw[s])
+                if s == "model":
+                    shown += f" (x{effect:.2f} of the teacher's change)"
+                cells += ["PASS" if ok else "**FAIL**", shown]
             w("| " + " | ".join(cells) + " |")
         w("")
     w("## Plots\n")
