@@ -375,7 +375,8 @@ def write_report(path, res, div, sweeps, info, plots):
       f"(1 CPU thread).\n")
     w("Reproduce:\n")
     w(f"```\n{info['command']}\n```\n")
-    w(f"- Model: `{info['model']}` version **{info['version']}** (sha256 {info['sha']}).")
+    w(f"- Model: `{info['model']}` version **{info['version']}** (sha256 {info['sha']}); code at "
+      f"commit {info['commit']}.")
     w(f"- Corpus: `{info['corpus']}`, held-out voices only (never trained on): "
       f"{', '.join(f'{v} ({n} utts)' for v, n in info['voices'].items())}; "
       f"{info['n_utts']} utterances, {info['minutes']:.1f} min of audio, teacher curves at {info['fps']:g} fps.")
@@ -583,6 +584,15 @@ def sha256(path):
     return h.hexdigest()[:16]
 
 
+def git_commit():
+    import subprocess
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                              cwd=os.path.dirname(os.path.abspath(__file__)), timeout=10).stdout.strip() or "?"
+    except (OSError, subprocess.SubprocessError):
+        return "?"
+
+
 def default_corpus():
     root = os.path.join(os.path.dirname(__file__), "..", "..", "..", "corpus")
     for name in ("full", "v0"):
@@ -666,7 +676,7 @@ def main(argv=None):
         "sha": sha256(args.model) if model else "-", "corpus": corpus, "voices": voices,
         "n_utts": len(utts), "minutes": sum(d["audio"].size / d["sr"] for d in utts) / 60.0, "fps": fps,
         "conditions": conditions, "phone_acc": {c: float(np.mean(v)) for c, v in phone_acc.items()},
-        "seeds": args.seeds, "style_utts": len(style_utts), "blink_utts": len(many),
+        "commit": git_commit(), "seeds": args.seeds, "style_utts": len(style_utts), "blink_utts": len(many),
     }
     report = os.path.join(args.out, "EVAL_REPORT.md")
     write_report(report, res, div, sweeps, info, plots)
