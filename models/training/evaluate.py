@@ -108,7 +108,6 @@ class ModelSystem:
         self._animate = animate
         meta = self.model.meta
         self.version = getattr(meta, "version", "?")
-        self.axes = list(getattr(meta, "style_axes", []))
 
     def __call__(self, pcm, sr, fps, style, seed):
         c = self._animate(self.model, pcm, sr, fps, style=style, seed=seed)
@@ -120,11 +119,9 @@ class ModelSystem:
 
 
 def teacher_energy(audio, fps, n):
-    try:
-        from .corpus import energy_hint
-        return energy_hint(audio, n, fps=int(round(fps)))
-    except Exception:
-        return None
+    """The loudness hint the corpus gave the teacher (brow raises only), from this audio."""
+    from .corpus import energy_hint
+    return energy_hint(audio, n, fps=int(round(fps)))
 
 
 def run_systems(model, d, pcm, fps, seed, cache):
