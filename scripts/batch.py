@@ -30,7 +30,6 @@ DIR``, else this repository. A folder is loaded as the package ``parley`` straig
 import argparse
 import hashlib
 import json
-import math
 import os
 import socket
 import subprocess
@@ -49,6 +48,10 @@ PREFIX = "parley-batch:"
 
 class UsageError(Exception):
     """Bad arguments or scene: exit 2 before any file is touched."""
+
+
+class FileFailed(Exception):
+    """One file failed (the operator's message); the batch goes on with the others."""
 
 
 def script_argv(argv):
@@ -479,14 +482,14 @@ def animate_one(job, entry, kwargs):
             ret = bpy.ops.parley.generate(audio_path=entry["path"], mode=MODES[mode], seed=job["seed"],
                                           start_frame=job["start_frame"], **kwargs)
         except RuntimeError as exc:  # the operator's self.report({'ERROR'}, ...) arrives here
-            raise UsageError(str(exc).replace("Error: ", "", 1).strip().splitlines()[0]) from None
+            raise FileFailed(str(exc).replace("Error: ", "", 1).strip().splitlines()[0]) from None
         if "FINISHED" not in ret:
-            raise UsageError(f"the operator returned {sorted(ret)}")
+            raise FileFailed(f"the operator returned {sorted(ret)}")
         sidecar = {"key": entry["key"], "file": entry["file"], "outputs": {}}
         if mode in ("shapekeys", "both"):
             actions = state.new_actions()
             if len(actions) != 1:
-                raise UsageError(f"expected one new Action, the operator made {len(actions)}")
+                raise FileFailed(f"expected one new Action, the operator made {len(actions)}")
             action = actions[0]
             action.name = name
             action.use_fake_user = True
@@ -502,10 +505,10 @@ def animate_one(job, entry, kwargs):
         if "pc2" in targets:
             caches = [m for m in state.new_modifiers() if m.type == "MESH_CACHE"]
             if not caches:
-                raise UsageError("the operator added no Mesh Cache modifier")
+                raise FileFailed("the operator added no Mesh Cache modifier")
             made = Path(bpy.path.abspath(caches[0].filepath)).resolve()
             if not made.is_file():
-                raise UsageError(f"the operator's cache {made} is missing")
+                raise FileFailed(f"the operator's cache {made} is missing")
             targets["pc2"].parent.mkdir(parents=True, exist_ok=True)
             if made != targets["pc2"].resolve():
                 os.replace(made, targets["pc2"])
@@ -518,8 +521,8 @@ def animate_one(job, entry, kwargs):
         sidecar.update({k: result.get(k) for k in ("duration", "frames", "seconds")})
         write_json_atomic(out / PARTS / f"{name}.json", sidecar)  # last: the file counts as done from here on
     except Exception as exc:
-        message = str(exc) if isinstance(exc, UsageError) else f"{type(exc).__name__}: {exc}"
-        if not isinstance(exc, UsageError):
+        message = str(exc) if isinstance(exc, FileFailed) else f"{type(exc).__name__}: {exc}"
+        if not isinstance(exc, FileFailed):
             traceback.print_exc()
         result.update(message=message.splitlines()[0] if message else type(exc).__name__,
                       seconds=time.perf_counter() - t0)

@@ -1,6 +1,5 @@
 """bpy-free parts of scripts/batch.py: discovery, keys, sidecars, slicing, the summary table."""
 import importlib.util
-import json
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
