@@ -4,6 +4,7 @@ The same checks as test_batch.py where the binary behaves differently: sys.exit 
 worker processes started from bpy.app.binary_path, and .blend files written by 4.3.
 """
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from batch_helpers import (STUB, chroot_skip_reason, dump_blend, make_scene, manifest, run_batch, speechlike,
+from batch_helpers import (CHROOT_BLENDER, STUB, chroot_skip_reason, dump_blend, make_scene, manifest, run_batch, speechlike,
                            statuses, write_wav)
 
 pytestmark = [pytest.mark.blender_binary,
@@ -70,3 +71,22 @@ def test_jobs_two_equals_jobs_one_and_resume_in_blender_43(material, tmp_path):
 def test_usage_error_exit_code_through_blender(material, tmp_path):
     res = batch(material, tmp_path / "o", "--object", "nobody")
     assert res.returncode == 2 and "no mesh object named 'nobody'" in res.stderr
+
+
+@pytest.mark.parametrize("enable", [True, False], ids=["enabled", "installed-not-enabled"])
+def test_installed_extension_is_found(material, tmp_path, monkeypatch, enable):
+    """The production path: the extension zip installed by Blender's own installer, no --extension."""
+    monkeypatch.setenv("BLENDER_USER_RESOURCES", str(tmp_path / "user"))  # chroot_blender.sh passes it on
+    dist = tmp_path / "dist"
+    dist.mkdir()
+    blender = ["bash", str(CHROOT_BLENDER), "--command", "extension"]
+    subprocess.run([*blender, "build", "--source-dir", str(STUB), "--output-dir", str(dist)], check=True,
+                   capture_output=True)
+    install = [*blender, "install-file", "-r", "user_default", *(["-e"] if enable else []), *map(str, dist.glob("*.zip"))]
+    subprocess.run(install, check=True, capture_output=True)
+    out = tmp_path / "out"
+    res = run_batch(["--scene", str(material / "scene.blend"), "--object", "head", "--audio", str(material / "audio"),
+                     "--out", str(out), "--jobs", "2"], blender_binary=True)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    assert manifest(out)["extension_source"]["module"] == "bl_ext.user_default.parley"
+    assert sorted(dump_blend(out / "scene.blend")["actions"]) == ["clip_0", "clip_1", "clip_2"]
