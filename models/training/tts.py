@@ -215,6 +215,62 @@ def espeak_stress(text):
     return seq
 
 
+def _espeak_child(text, voice, rate, pitch):
+    """Runs in a forked child: synthesise with libespeak-ng, return (int16 audio, events, stress)."""
+    lib = _ESPEAK["lib"]
+    st = _ESPEAK["state"]
+    if lib.espeak_SetVoiceByName(voice.encode()) != 0:
+        raise VoiceNotInstalledError(f"espeak-ng could not load voice {voice!r}")
+    lib.espeak_SetParameter(1, int(round(175 * rate)), 0)                 # rate (wpm)
+    lib.espeak_SetParameter(3, int(np.clip(50 + 6 * pitch, 0, 99)), 0)   # pitch
+    lib.espeak_SetParameter(4, int(np.clip(50 + 3 * pitch, 10, 99)), 0)  # range
+    st["chunks"].clear()
+    st["events"].clear()
+    b = text.encode("utf-8")
+    lib.espeak_Synth(b, len(b) + 1, 0, 0, 0, 0x1, None, None)  # espeakCHARS_UTF8
+    lib.espeak_Synchronize()
+    raw = np.concatenate(st["chunks"]) if st["chunks"] else np.zeros(0, np.int16)
+    return raw, list(st["events"]), espeak_stress(text)
+
+
+def _stress_child(text, voice):
+    _ESPEAK["lib"].espeak_SetVoiceByName(voice.encode())
+    return espeak_stress(text)
+
+
+def _in_fork(fn, *args):
+    """Run ``fn(*args)`` in a forked child and return its result (or re-raise its error).
+
+    libespeak-ng keeps a sample or two of synthesis state from one utterance to the next and
+    cannot be re-initialised in-process, so every utterance runs in a fresh fork of a process
+    that only ever initialised it: shards never depend on what was synthesised before them.
+    """
+    import pickle
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:                                   # child
+        os.close(r)
+        try:
+            try:
+                payload = pickle.dumps(("ok", fn(*args)))
+            except BaseException as e:             # noqa: BLE001 - shipped to the parent
+                payload = pickle.dumps(("err", e))
+            with os.fdopen(w, "wb") as f:
+                f.write(payload)
+        finally:
+            os._exit(0)
+    os.close(w)
+    with os.fdopen(r, "rb") as f:
+        data = f.read()
+    os.waitpid(pid, 0)
+    if not data:
+        raise EngineMissingError("espeak-ng crashed while synthesising; check the espeak-ng install")
+    kind, val = pickle.loads(data)
+    if kind == "err":
+        raise val
+    return val
+
+
 class Engine:
     name = "?"
 
@@ -264,33 +320,18 @@ class EspeakEngine(Engine):
         """rate: multiplier on 175 wpm; pitch: semitone-ish offset mapped onto espeak's 0..100."""
         text = _check_text(text)
         self.check_voice(voice)
-        lib = _espeak_lib()
-        st = _ESPEAK["state"]
-        if lib.espeak_SetVoiceByName(voice.encode()) != 0:
-            raise VoiceNotInstalledError(f"espeak-ng could not load voice {voice!r}")
-        lib.espeak_SetParameter(1, int(round(175 * rate)), 0)         # rate (wpm)
-        lib.espeak_SetParameter(3, int(np.clip(50 + 6 * pitch, 0, 99)), 0)  # pitch
-        lib.espeak_SetParameter(4, int(np.clip(50 + 3 * pitch, 10, 99)), 0)  # range
-        st["chunks"].clear()
-        st["events"].clear()
-        b = text.encode("utf-8")
-        lib.espeak_Synth(b, len(b) + 1, 0, 0, 0, 0x1, None, None)  # espeakCHARS_UTF8
-        lib.espeak_Synchronize()
+        _espeak_lib()
+        raw, events, stressed = _in_fork(_espeak_child, text, voice, rate, pitch)
         sr = _ESPEAK["sr"]
-        raw = np.concatenate(st["chunks"]) if st["chunks"] else np.zeros(0, np.int16)
         n = raw.shape[0]
-        ev = [(smp, sym) for smp, sym in sorted(st["events"]) if _map(ESPEAK_MAP, sym, "espeak-ng") is not None]
+        ev = [(smp, sym) for smp, sym in sorted(events) if _map(ESPEAK_MAP, sym, "espeak-ng") is not None]
         phones = []
         if ev and ev[0][0] > 0:
             phones.append((0.0, ev[0][0] / sr, "sil"))
         for k, (smp, sym) in enumerate(ev):
             end = ev[k + 1][0] if k + 1 < len(ev) else n
             phones += _expand(_map(ESPEAK_MAP, sym, "espeak-ng"), smp / sr, max(end, smp) / sr)
-        phones = merge_silences(phones)
-        try:
-            phones = transfer_stress(phones, espeak_stress(text))
-        except UnknownPhonemeError:
-            pass
+        phones = transfer_stress(merge_silences(phones), stressed)
         audio = resample(raw.astype(np.float32) / 32768.0, sr)
         return Utterance(audio, phones, self.name, voice, text, {"rate": rate, "pitch": pitch})
 
@@ -361,10 +402,9 @@ class MbrolaEngine(Engine):
         phones = merge_silences(phones)
         # stress from espeak's lexicon for the same text
         try:
-            lib = _espeak_lib()
-            lib.espeak_SetVoiceByName(b"en-us" if voice.startswith("us") else b"en-gb")
-            phones = transfer_stress(phones, espeak_stress(text))
-        except (EngineMissingError, UnknownPhonemeError):
+            _espeak_lib()
+            phones = transfer_stress(phones, _in_fork(_stress_child, text, "en-us" if voice.startswith("us") else "en"))
+        except EngineMissingError:
             pass
         audio = resample(raw, sr)
         return Utterance(audio, phones, self.name, voice, text, {"rate": rate, "pitch": pitch})
@@ -483,6 +523,17 @@ class FestivalEngine(Engine):
             phones.append((t, dur, "sil"))
         phones = merge_silences(phones)
         audio = resample(raw, sr)
+        if not voice.endswith("_diphone"):
+            # HTS voices ignore Duration_Stretch and the diphone F0 model: change tempo with a
+            # phase vocoder (timings scale exactly) and pitch with the augmentation pitch shifter
+            from . import augment
+            if abs(rate - 1.0) > 1e-3:
+                n_out = int(round(audio.shape[0] / rate))
+                audio = augment._fit(augment._stretch(audio.astype(np.float64), rate), n_out).astype(np.float32)
+                scale = n_out / SR / dur
+                phones = [(s * scale, e * scale, lab) for s, e, lab in phones]
+            if abs(pitch) > 1e-3:
+                audio = augment.pitch_shift(audio, pitch)
         return Utterance(audio, phones, self.name, voice, text, {"rate": rate, "pitch": pitch})
 
 
