@@ -133,6 +133,8 @@ def build_rig(vertices, faces):
         "neck_loop": [int(i) for i in frame["neck_loop"]],
         "upper_loop": [int(i) for i in head[regions.upper_loop]],
         "lower_loop": [int(i) for i in head[regions.lower_loop]],
+        "upper_lip": [int(i) for i in head[regions.upper_lip[regions.d_upper[regions.upper_lip] < 30.0]]],
+        "lower_lip": [int(i) for i in head[regions.lower_lip[regions.d_lower[regions.lower_lip] < 30.0]]],
         "lid_upper": [[int(i) for i in head[l["upper"]]] for l in regions.lid],
         "lid_lower": [[int(i) for i in head[l["lower"]]] for l in regions.lid],
         "jaw_pivot": (frame["origin"] + frame["R"].T @ JAW_PIVOT * frame["units_per_mm"]).tolist(),

@@ -70,15 +70,17 @@ def _eye(b, k, side):
         if np.abs(C).max() > 1e-9:
             b.correctives.append((name + "_sq", name, name, C))
 
+    # lids that slide over the cornea are pushed out to clear it (the eyeball is not a sphere)
+    clear = np.maximum(q_up, 0) + np.maximum(q_lo, 0)
     put(f"eyeBlink_{side}", lid_shape(a_up + a_lo, q_up + q_lo))
-    put(f"eyeSquint_{side}", lid_shape(0.12 * a_up + 0.45 * a_lo, 0.12 * q_up + 0.45 * np.maximum(q_lo, 0)))
-    put(f"eyeWide_{side}", lid_shape(-0.20 * one_up + 0.06 * one_lo, np.zeros_like(d)))
+    put(f"eyeSquint_{side}", lid_shape(0.12 * a_up + 0.45 * a_lo, clear))
+    put(f"eyeWide_{side}", lid_shape(-0.20 * one_up + 0.06 * one_lo, clear))
     look = {"Up": (X, -0.40, 0.45, 0.25), "Down": (X, 0.45, 0.5, 0.3)}
     sgn = 1.0 if side == "L" else -1.0
     look["In"] = (Y, -0.45 * sgn, 0.0, 0.0)
     look["Out"] = (Y, 0.45 * sgn, 0.0, 0.0)
     for direction, (axis, angle, f_up, f_lo) in look.items():
-        put(f"eyeLook{direction}_{side}", lid_shape(angle * (f_up * one_up + f_lo * one_lo), np.zeros_like(d)),
+        put(f"eyeLook{direction}_{side}", lid_shape(angle * (f_up * one_up + f_lo * one_lo), clear),
             eye_rot(axis, angle))
 
 

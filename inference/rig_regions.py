@@ -47,6 +47,7 @@ class Regions:
         self.lower_loop = np.array(lower)
         self.mouth_width = p[self.corner_l, 0] - p[self.corner_r, 0]
         self.mouth_centre = p[loop].mean(0)
+        self.mouth_centre[0] = 0.5 * (p[self.corner_l, 0] + p[self.corner_r, 0])
         inner_u = self.upper_loop[1:-1]
         inner_l = self.lower_loop[1:-1]
         self.upper_mid = inner_u[np.argmin(np.abs(p[inner_u, 0] - self.mouth_centre[0]))]
@@ -61,8 +62,9 @@ class Regions:
         self.side[~np.isfinite(self.side)] = 0.0
         # FLAME's lips curl ~40 mm (geodesic) from the inner loop to the skin; near the corners
         # the two distances are equal and a vertex belongs to neither lip
-        self.upper_lip = np.flatnonzero((self.d_upper < 40.0) & (self.d_lower - self.d_upper > 4.0))
-        self.lower_lip = np.flatnonzero((self.d_lower < 40.0) & (self.d_upper - self.d_lower > 4.0))
+        with np.errstate(invalid="ignore"):
+            self.upper_lip = np.flatnonzero((self.d_upper < 40.0) & (self.d_lower - self.d_upper > 4.0))
+            self.lower_lip = np.flatnonzero((self.d_lower < 40.0) & (self.d_upper - self.d_lower > 4.0))
 
     def lip_coordinate(self, idx):
         """u in [-1, 1] from the right corner to the left corner (canonical x)."""

@@ -50,23 +50,25 @@ class ShapeBuilder:
         y_corner = 0.5 * (p[r.corner_l, 1] + p[r.corner_r, 1])
         low = p[r.lower_mid]
         one = np.zeros(len(p), bool)
-        one[r.lower_loop[1:-1]] = True
+        inner = r.lower_loop[1:-1]
+        one[inner[np.abs(r.lip_coordinate(inner)) < 0.55]] = True
         # the mandible's front: below the mouth corners, in front of the ramus, above the throat
-        chin = (p[:, 1] < y_corner - 6) & (p[:, 1] > low[1] - 50) & (p[:, 2] > low[2] - 40) & \
-               (np.abs(p[:, 0] - r.mouth_centre[0]) < 0.9 * r.mouth_width)
+        chin = (p[:, 1] < y_corner - 10) & (p[:, 1] > low[1] - 50) & (p[:, 2] > low[2] - 40) & \
+               (np.abs(p[:, 0] - r.mouth_centre[0]) < 0.5 * r.mouth_width)
         one |= chin
-        one[r.lower_lip] = True
-        one[r.upper_loop] = False
-        one[r.upper_lip] = False
-        zero = (p[:, 1] > y_corner + 8) | (p[:, 2] < JAW_PIVOT[2] + 15)
-        zero[r.upper_loop] = True
-        zero[r.upper_lip] = True
+        with np.errstate(invalid="ignore"):
+            lower_lip = (r.d_lower < 40) & (r.d_upper - r.d_lower > 12)
+            upper_lip = (r.d_upper < 40) & (r.d_lower - r.d_upper > 12)
+        central = np.abs(r.lip_coordinate(np.arange(len(p)))) < 0.55
+        one |= lower_lip & central
+        # the corners (outer quarter of each lip) stay free: they stretch smoothly between the lips
+        zero = (p[:, 1] > y_corner + 10) | (p[:, 2] < JAW_PIVOT[2] + 15) | (upper_lip & central)
+        zero[r.upper_loop[central[r.upper_loop]]] = True
         zero[self.r.local[self.neck_loop]] = True
         zero &= ~one
         free = ~(one | zero)
         known = one.astype(float)[:, None]
-        w = r.ops.interpolate(np.flatnonzero(free), known, order=1)[:, 0]
-        w = smoothstep(w)
+        w = np.clip(r.ops.interpolate(np.flatnonzero(free), known, order=2)[:, 0], 0.0, 1.0)
         self.jaw_weight = w
         # angle so that the lower lip midline drops by JAW_GAP_MM
         rel = low - JAW_PIVOT
@@ -89,13 +91,13 @@ class ShapeBuilder:
     def lips(self):
         r, p = self.r, self.r.p
         loop = np.r_[r.upper_loop, r.lower_loop[1:-1]]
-        is_up = np.r_[np.ones(len(r.upper_loop)), np.zeros(len(r.lower_loop) - 2)]
-        is_up[[0, len(r.upper_loop) - 1]] = 0.5  # corners
+        # upper-ness from the height above the lips' mid-line: continuous through the corners, so
+        # where the loop's sampling differs left and right the shapes still mirror each other
+        gap = self._gap_at(p[loop, 0])
+        is_up = np.clip(0.5 + (p[loop, 1] - self._midline_at(p[loop, 0])) / np.maximum(gap, 2.0), 0, 1)
         is_lo = 1 - is_up
         u = r.lip_coordinate(loop)
         xc = r.mouth_centre[0]
-        # vertical opening at each loop vertex's x (upper minus lower), 0 at the corners
-        gap = self._gap_at(p[loop, 0])
         mid = np.clip(1 - u ** 2, 0, 1)
         cl, cr = smoothstep((u - 0.15) / 0.85), smoothstep((-u - 0.15) / 0.85)
         sl, sr = smoothstep((u + 0.4) / 1.2), smoothstep((-u + 0.4) / 1.2)
@@ -120,8 +122,8 @@ class ShapeBuilder:
             "mouthLowerDown_R": vec(0, -5.0 * is_lo * sr, 1.0 * is_lo * sr),
             "mouthUpperUp_L": vec(0, 5.0 * is_up * sl, 1.0 * is_up * sl),
             "mouthUpperUp_R": vec(0, 5.0 * is_up * sr, 1.0 * is_up * sr),
-            "mouthRollLower": vec(0, 0.4 * gap * is_lo, -5.0 * is_lo * mid),
-            "mouthRollUpper": vec(0, -0.4 * gap * is_up, -4.0 * is_up * mid),
+            "mouthRollLower": vec(0, 0.4 * gap * is_lo * mid, -5.0 * is_lo * mid),
+            "mouthRollUpper": vec(0, -0.4 * gap * is_up * mid, -4.0 * is_up * mid),
             "mouthShrugLower": vec(0, 0.3 * gap * is_lo + 1.5, 3.0 * is_lo * mid),
             "mouthShrugUpper": vec(0, 3.0 * is_up, 2.0 * is_up * mid),
             "mouthLeft": vec(7.0, 0, -1.0 * u),
@@ -132,46 +134,70 @@ class ShapeBuilder:
         self.basis["mouthClose"] = np.zeros((self.n, 3))
         self._close(free)
 
+    def _midline_at(self, x):
+        r, p = self.r, self.r.p
+        up, lo = r.upper_loop, r.lower_loop
+        ou, ol = np.argsort(p[up, 0]), np.argsort(p[lo, 0])
+        xc = r.mouth_centre[0]
+        mid = 0.0
+        for xm in (x, 2 * xc - x):
+            mid = mid + 0.25 * (np.interp(xm, p[up, 0][ou], p[up, 1][ou]) + np.interp(xm, p[lo, 0][ol], p[lo, 1][ol]))
+        return mid
+
     def _gap_at(self, x):
         r, p = self.r, self.r.p
         up, lo = r.upper_loop, r.lower_loop
         ou, ol = np.argsort(p[up, 0]), np.argsort(p[lo, 0])
-        yu = np.interp(x, p[up, 0][ou], p[up, 1][ou])
-        yl = np.interp(x, p[lo, 0][ol], p[lo, 1][ol])
-        return np.maximum(yu - yl, 0.0)
+        xc = self.r.mouth_centre[0]
+        gap = 0.0
+        for xm in (x, 2 * xc - x):  # symmetrised: left and right shapes mirror each other
+            yu = np.interp(xm, p[up, 0][ou], p[up, 1][ou])
+            yl = np.interp(xm, p[lo, 0][ol], p[lo, 1][ol])
+            gap = gap + 0.5 * np.maximum(yu - yl, 0.0)
+        return gap
 
     def _close(self, free):
         """Corrective jawOpen x mouthClose: both lips keep their neutral shape, sealed (the contact
-        gap at each x closed), at a height a third of the way down to the open jaw."""
+        gap at each x closed), at a height nearly halfway down to the open jaw."""
         r, p = self.r, self.r.p
-        up = r.upper_lip[r.d_upper[r.upper_lip] < 30.0]
-        lo = r.lower_lip[r.d_lower[r.lower_lip] < 30.0]
-        lips = np.r_[up, lo, r.loop]
-        gap = self._contact_gap(up, lo, p[lips, 0])
-        shift = 0.3 * self.jaw_open_total[r.lower_mid]
-        values = shift[None, :] - self.jaw_open_total[lips]
+        # the lips away from the corners; the corners stretch freely between the sealed lips
+        central = lambda idx: idx[np.abs(r.lip_coordinate(idx)) < 0.65]
+        up = central(r.upper_lip[r.d_upper[r.upper_lip] < 28.0])
+        lo = central(r.lower_lip[r.d_lower[r.lower_lip] < 28.0])
+        loop = central(r.loop)
+        lips = np.r_[up, lo, loop]
+        shift = 0.45 * self.jaw_open_total[r.lower_mid]
         nu = len(up)
-        values[:nu] = shift
-        values[:nu, 1] -= 0.5 * gap[:nu]
-        values[nu:, 1] += 0.5 * gap[nu:]
-        loop_up = np.isin(r.loop, r.upper_loop)
-        values[nu + len(lo):][loop_up] = shift - [0, 0.5, 0] * gap[nu + len(lo):][loop_up, None]
+        is_upper = np.r_[np.ones(nu, bool), np.zeros(len(lo), bool), np.isin(loop, r.upper_loop)]
+        values = shift[None, :] - self.jaw_open_total[lips]
+        values[is_upper] = shift
+        # close the remaining gap between the lips' nearest points, a few times since a new pair
+        # can become the nearest once the first one has closed
+        for _ in range(4):
+            closed = p[lips] + self.jaw_open_total[lips] + values
+            gap = self._contact_gap(closed, nu, len(lo), p[lips, 0])
+            values += np.where(is_upper[:, None], -0.5 * gap, 0.5 * gap)
         lips, first = np.unique(lips, return_index=True)
-        sol = self._solve(lips, values[first], free | (r.d_mouth < 45.0))
+        sol = self._solve(lips, values[first], free | (r.d_mouth < 60.0))
         self.correctives.append(("mouthClose_jawOpen", "jawOpen", "mouthClose", self._full(sol)))
 
-    def _contact_gap(self, up, lo, x):
-        """Vertical opening between the lips' surfaces at x (0 where they touch or overlap)."""
-        p = self.r.p
-        xs = np.linspace(p[self.r.loop, 0].min(), p[self.r.loop, 0].max(), 15)
-        g = []
-        for xv in xs:
-            su, sl = up[np.abs(p[up, 0] - xv) < 3.0], lo[np.abs(p[lo, 0] - xv) < 3.0]
+    def _contact_gap(self, pos, nu, nl, x):
+        """Vector from the lower lip to the upper lip at their nearest pair in slices along x,
+        shortened by 0.3 mm (0 where they touch), interpolated at x. ``pos``: upper lip rows
+        [:nu], lower lip rows [nu:nu+nl]."""
+        up, lo = pos[:nu], pos[nu:nu + nl]
+        xu, xl = x[:nu], x[nu:nu + nl]
+        xs = np.linspace(x.min(), x.max(), 17)
+        g = np.zeros((len(xs), 3))
+        for k, xv in enumerate(xs):
+            su, sl = up[np.abs(xu - xv) < 3.0], lo[np.abs(xl - xv) < 3.0]
             if len(su) == 0 or len(sl) == 0:
-                g.append(0.0)
                 continue
-            g.append(max(0.0, p[su, 1].min() - p[sl, 1].max() + 0.3))
-        return np.interp(x, xs, np.array(g))
+            diff = su[:, None] - sl[None]
+            dist = np.linalg.norm(diff, axis=2)
+            i, j = np.unravel_index(np.argmin(dist), dist.shape)
+            g[k] = diff[i, j] * max(0.0, 1 - 0.3 / max(dist[i, j], 1e-9))
+        return np.stack([np.interp(x, xs, g[:, c]) for c in range(3)], 1)
 
 
 def arc(points, pivot, axis, angle, weights=None):

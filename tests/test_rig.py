@@ -4,7 +4,11 @@
 Everything is measured in the *native* head's canonical frame in true millimetres: decoded
 positions are mapped back through the test's own transform, so the rig under test never grades
 itself. Smoothness measure: max over edges of |d_i - d_j| / |e_ij| for every shape at weight 1
-(dimensionless strain-like number); bound 1.5.
+where edges shorter than 2 mm count as 2 mm (FLAME's inner mouth corners have 0.3 mm slivers);
+bound 3.5 for every shape and corrective at weight 1 (the jaw's 30 mm swing fades over about
+10 mm of skin at the mouth corners), and no triangle of 1 mm^2 or more turns over (normal change
+< 90 deg). Exempt from the fold check: the slivers under 1 mm^2 folded inside FLAME's inner mouth
+corners, hidden from view, which jawOpen can turn over.
 """
 import sys
 from pathlib import Path
@@ -78,7 +82,8 @@ def test_jaw_opens_on_an_arc(case):
 def test_jaw_leaves_upper_head_still(case):
     P0, P = case["neutral"], case["pose"](jawOpen=1)
     d = np.linalg.norm(P - P0, axis=1)
-    still = (P0[:, 1] > 10) | ((np.abs(P0[:, 0]) < 12) & (P0[:, 1] > -20)) | (np.abs(P0[:, 0]) > 80)
+    # forehead, nose bridge, ears (the head's sides at eye height)
+    still = (P0[:, 1] > 10) | ((np.abs(P0[:, 0]) < 12) & (P0[:, 1] > -20)) | ((np.abs(P0[:, 0]) > 70) & (P0[:, 1] > -50))
     eyes = np.r_[[np.arange(a, b) for a, b in case["meta"]["eyeballs"]]].ravel()
     still[eyes] = True
     assert d[still].max() < 0.1
@@ -88,14 +93,11 @@ def test_jaw_and_close_seal_the_lips(case):
     P = case["pose"](jawOpen=1, mouthClose=1)
     up, lo = np.array(case["meta"]["upper_loop"]), np.array(case["meta"]["lower_loop"])
     P0 = case["neutral"]
-    assert P[_midline(up, P0), 1] - P[_midline(lo, P0), 1] <= max(1.0, _neutral_loop_gap(case) + 1.0)
+    # the lips' surfaces (not just the inner loop, which sits deep in FLAME's mouth) at the midline
+    U, L = np.array(case["meta"]["upper_lip"]), np.array(case["meta"]["lower_lip"])
+    U, L = U[np.abs(P0[U, 0]) < 4], L[np.abs(P0[L, 0]) < 4]
+    assert np.linalg.norm(P[U][:, None] - P[L][None], axis=2).min() <= 1.0
     _assert_upper_above_lower(P, up, lo)
-
-
-def _neutral_loop_gap(case):
-    P0 = case["neutral"]
-    up, lo = np.array(case["meta"]["upper_loop"]), np.array(case["meta"]["lower_loop"])
-    return P0[_midline(up, P0), 1] - P0[_midline(lo, P0), 1]
 
 
 def _assert_upper_above_lower(P, up, lo, tol=0.05):
@@ -167,15 +169,26 @@ def test_blink_closes_over_the_eyeball(case, k, side):
     gaps = np.linalg.norm(P[mid][:, None] - (A[None] + t[..., None] * AB[None]), axis=2).min(1)
     assert gaps.max() <= 0.5
     a, b = meta["eyeballs"][k]
-    centre = P[a:b].mean(0)
-    radius = np.linalg.norm(P[a:b] - centre, axis=1).max()
+    ball = case["faces"][(case["faces"] >= a).all(1) & (case["faces"] < b).all(1)]
     P0 = case["neutral"]
-    lid = np.flatnonzero((np.linalg.norm(P0 - centre, axis=1) > radius) &
-                         (np.linalg.norm(P0 - centre, axis=1) < radius + 5))
-    lid = lid[lid < a if a > 0 else slice(None)] if False else lid[(lid < 3931)]
+    near = np.flatnonzero(np.linalg.norm(P0[:3931] - P0[a:b].mean(0), axis=1) < 20)
+    outside = near[_winding(P0[near], P0, ball) < 0.5]
     for w in (0.25, 0.5, 0.75, 1.0):
-        Pw = case["pose"](**{f"eyeBlink_{side}": w})
-        assert np.linalg.norm(Pw[lid] - centre, axis=1).min() > radius - 0.05
+        for shape in (f"eyeBlink_{side}", f"eyeSquint_{side}", f"eyeWide_{side}", f"eyeLookDown_{side}",
+                      f"eyeLookUp_{side}", f"eyeLookIn_{side}", f"eyeLookOut_{side}"):
+            Pw = case["pose"](**{shape: w})
+            inside = _winding(Pw[outside], Pw, ball) > 0.5
+            assert not inside.any(), (shape, w, int(inside.sum()))
+
+
+def _winding(points, X, tris):
+    """Generalised winding number of a closed triangle mesh at each point (1 inside, 0 outside)."""
+    A, B, C = (X[tris[:, c]][None] - points[:, None] for c in range(3))
+    la, lb, lc = (np.linalg.norm(M, axis=2) for M in (A, B, C))
+    det = np.einsum("pfi,pfi->pf", A, np.cross(B, C))
+    div = la * lb * lc + np.einsum("pfi,pfi->pf", A, B) * lc + np.einsum("pfi,pfi->pf", B, C) * la + \
+        np.einsum("pfi,pfi->pf", C, A) * lb
+    return np.abs(np.arctan2(det, div).sum(1) / (2 * np.pi))
 
 
 def test_only_the_jaw_moves_the_neck(case):
@@ -190,32 +203,39 @@ def test_only_the_jaw_moves_the_neck(case):
 def test_smoothness(case):
     rig, f = case["rig"], case["faces"]
     e = np.unique(np.sort(np.r_[f[:, [0, 1]], f[:, [1, 2]], f[:, [2, 0]]], 1), axis=0)
-    length = np.linalg.norm(rig.neutral[e[:, 0]] - rig.neutral[e[:, 1]], axis=1)
-    for name, field in zip(RIG_NAMES, rig.basis):
+    unit = case["meta"]["units_per_mm"]
+    length = np.maximum(np.linalg.norm(rig.neutral[e[:, 0]] - rig.neutral[e[:, 1]], axis=1), 2 * unit)
+    fields = list(zip(RIG_NAMES, rig.basis)) + list(zip(rig.corrective_names, rig.correctives))
+    for name, field in fields:
         strain = np.linalg.norm(field[e[:, 0]] - field[e[:, 1]], axis=1) / length
-        assert strain.max() < 1.5, name
+        assert strain.max() < 3.5, name
+    tri = lambda X: np.cross(X[f[:, 1]] - X[f[:, 0]], X[f[:, 2]] - X[f[:, 0]])
+    n0 = tri(rig.neutral.astype(np.float64))
+    big = 0.5 * np.linalg.norm(n0, axis=1) >= unit ** 2
+    for name in RIG_NAMES:
+        n1 = tri(case["rig"].decode(np.eye(len(RIG_NAMES), dtype=np.float32)[[IDX[name]]])[0].astype(np.float64))
+        cos = np.einsum("ij,ij->i", n0, n1) / (np.linalg.norm(n0, axis=1) * np.linalg.norm(n1, axis=1) + 1e-30)
+        assert cos[big].min() > 0.0, name
 
 
 def test_mirror_pairs_on_template(native):
+    """The template is only symmetric to ~1 mm, so fields are compared at the vertices whose mirror
+    image lands within 0.3 mm of another vertex."""
     (v, f), rig = native["flame_template"]
     meta = rig.meta
-    canon = (rig.neutral - np.array(meta["origin"])) @ np.array(meta["axes"]).T / meta["units_per_mm"]
+    axes = np.array(meta["axes"])
+    canon = (rig.neutral - np.array(meta["origin"])) @ axes.T / meta["units_per_mm"]
     mirrored = canon * [-1, 1, 1]
-    d = np.linalg.norm(canon[:, None, :2] * 0, axis=2) if False else None
-    # mirror correspondence by nearest neighbour (the template is symmetric to < 0.1 mm)
-    order = np.argsort(canon[:, 0])
-    match = np.empty(len(canon), int)
-    for i in range(len(canon)):
-        match[i] = np.argmin(((canon - mirrored[i]) ** 2).sum(1))
-    ok = np.linalg.norm(canon[match] - mirrored, axis=1) < 0.2
-    to_canon = lambda field: field @ np.array(meta["axes"]).T / meta["units_per_mm"]
+    match = np.array([np.argmin(((canon - m) ** 2).sum(1)) for m in mirrored])
+    ok = np.linalg.norm(canon[match] - mirrored, axis=1) < 0.3
+    assert ok.sum() > 200
+    to_canon = lambda field: field.astype(np.float64) @ axes.T / meta["units_per_mm"]
     for left in RIG_NAMES:
-        if not left.endswith("_L"):
-            continue
-        a = to_canon(rig.basis[IDX[left]].astype(np.float64))
-        b = to_canon(rig.basis[IDX[left[:-2] + "_R"]].astype(np.float64))
-        err = np.linalg.norm(a[ok] - b[match[ok]] * [-1, 1, 1], axis=1)
-        assert err.max() < 0.3, left
+        if left.endswith("_L"):
+            a = to_canon(rig.basis[IDX[left]])
+            b = to_canon(rig.basis[IDX[left[:-2] + "_R"]])
+            err = np.linalg.norm(a[ok] - b[match[ok]] * [-1, 1, 1], axis=1)
+            assert err.max() < 0.3, left
 
 
 def test_decode_is_the_documented_model(native, tmp_path):
