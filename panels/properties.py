@@ -1,0 +1,65 @@
+"""The sidebar's settings: ``Scene.parley`` (speech, style, output) and ``Object.parley`` (last take).
+
+The style group has one slider per axis of the installed model, so its class is built at
+registration (see operators/_style.py); the scene group points at it.
+"""
+import bpy
+
+from ..operators import _style
+from ..operators.generate import EXISTING, MODES
+
+
+class PARLEY_PG_object(bpy.types.PropertyGroup):
+    last_take: bpy.props.StringProperty(name="Last take", description="audio of the last take on this head")
+    last_seed: bpy.props.IntProperty(name="Last seed")
+
+
+def make_style_group():
+    return type("PARLEY_PG_style", (bpy.types.PropertyGroup,), {"__annotations__": _style.axis_properties()})
+
+
+def make_scene_group(style_group):
+    props = {
+        "source": bpy.props.EnumProperty(name="Speech", default="FILE", items=[
+            ("FILE", "File", "an audio file"), ("STRIP", "Sound strip", "a sound strip of the Sequencer")]),
+        "audio_path": bpy.props.StringProperty(name="Audio file", subtype="FILE_PATH",
+                                               description="speech to animate (wav, flac, ogg, mp3; any rate)"),
+        "sound_strip": bpy.props.StringProperty(name="Sound strip", description="a sound strip to animate"),
+        "start_frame": bpy.props.IntProperty(name="Start frame", default=1),
+        "add_sound_to_sequencer": bpy.props.BoolProperty(name="Add sound to Sequencer", default=True),
+        "mode": bpy.props.EnumProperty(name="Output", items=MODES, default="SHAPE_KEYS"),
+        "seed": bpy.props.IntProperty(name="Seed", default=0, min=0),
+        "push_to_nla": bpy.props.BoolProperty(name="Push to NLA", default=False),
+        "existing": bpy.props.EnumProperty(name="Existing animation", items=EXISTING, default="STOP"),
+        "cache_dir": bpy.props.StringProperty(name="Cache folder", subtype="DIR_PATH"),
+        "style": bpy.props.PointerProperty(type=style_group),
+        "style_sample_seed": bpy.props.IntProperty(name="Style seed", default=0, min=0,
+                                                   description="seed of the last Sample style"),
+        "mimic_object": bpy.props.PointerProperty(name="Reference", type=bpy.types.Object,
+                                                  description="a head whose shape-key animation sets the style"),
+        "mimic_action": bpy.props.PointerProperty(name="Action", type=bpy.types.Action,
+                                                  description="an Action with ARKit-named shape-key curves"),
+    }
+    return type("PARLEY_PG_scene", (bpy.types.PropertyGroup,), {"__annotations__": props})
+
+
+classes = ()
+
+
+def register():
+    global classes
+    style = make_style_group()
+    classes = (PARLEY_PG_object, style, make_scene_group(style))
+    for cls in classes:
+        bpy.utils.register_class(cls)
+    bpy.types.Scene.parley = bpy.props.PointerProperty(type=classes[-1])
+    bpy.types.Object.parley = bpy.props.PointerProperty(type=PARLEY_PG_object)
+
+
+def unregister():
+    global classes
+    del bpy.types.Object.parley
+    del bpy.types.Scene.parley
+    for cls in reversed(classes):
+        bpy.utils.unregister_class(cls)
+    classes = ()

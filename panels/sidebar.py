@@ -1,0 +1,127 @@
+"""The "Parley" tab of the 3D View sidebar: Target, Speech, Style, Output, and Generate."""
+import bpy
+
+from ..operators import _style, _target
+
+
+class PARLEY_PT_main(bpy.types.Panel):
+    bl_space_type = "VIEW_3D"
+    bl_region_type = "UI"
+    bl_category = "Parley"
+    bl_label = "Parley"
+
+    def draw(self, context):
+        layout = self.layout
+        settings = context.scene.parley
+        obj = context.active_object
+        box = layout.box()
+        kind, text = _target.describe(obj)
+        good = kind in (_target.RIG_READY, _target.ARKIT, _target.FLAME)
+        box.label(text=obj.name if obj else "Target", icon="OUTLINER_OB_MESH" if good else "ERROR")
+        box.label(text=text)
+        if kind in (_target.FLAME, _target.RIG_READY):
+            row = box.row()
+            rebuild = kind == _target.RIG_READY
+            op = row.operator("parley.build_rig", text="Rebuild Rig" if rebuild else "Build Rig", icon="SHAPEKEY_DATA")
+            op.rebuild = rebuild
+        if obj is not None and obj.type == "MESH" and obj.parley.last_take:
+            box.label(text=f"Last take: {obj.parley.last_take} (seed {obj.parley.last_seed})", icon="ACTION")
+        _axes, _latent, problem = _style.layout()
+        if problem:
+            layout.label(text=problem, icon="ERROR")
+        col = layout.column()
+        col.scale_y = 1.5
+        props = col.operator("parley.generate", text="Generate", icon="PLAY_SOUND")
+        props.mode = settings.mode  # the button's tooltip and redo panel show the real mode
+        layout.label(text="Progress shows in the status bar; Esc cancels", icon="INFO")
+
+
+class _Sub:
+    bl_space_type = "VIEW_3D"
+    bl_region_type = "UI"
+    bl_category = "Parley"
+    bl_parent_id = "PARLEY_PT_main"
+
+
+class PARLEY_PT_speech(_Sub, bpy.types.Panel):
+    bl_label = "Speech"
+
+    def draw(self, context):
+        layout = self.layout
+        settings = context.scene.parley
+        layout.prop(settings, "source", expand=True)
+        if settings.source == "FILE":
+            layout.prop(settings, "audio_path", text="")
+            layout.prop(settings, "start_frame")
+            layout.prop(settings, "add_sound_to_sequencer")
+        else:
+            seq = context.scene.sequence_editor
+            if seq is None:
+                layout.label(text="no Sequencer strips in this scene", icon="INFO")
+            else:
+                every = "strips_all" if hasattr(seq, "strips_all") else "sequences_all"
+                layout.prop_search(settings, "sound_strip", seq, every, text="", icon="SOUND")
+                layout.label(text="the take starts where the strip starts")
+
+
+class PARLEY_PT_style(_Sub, bpy.types.Panel):
+    bl_label = "Style"
+
+    def draw_header_preset(self, context):
+        row = self.layout.row(align=True)
+        row.menu("PARLEY_MT_style_presets", text="", icon="PRESET")
+        row.operator("parley.style_preset_add", text="", icon="ADD")
+        row.operator("parley.style_preset_add", text="", icon="REMOVE").remove_active = True
+
+    def draw(self, context):
+        layout = self.layout
+        settings = context.scene.parley
+        axes, latent, problem = _style.layout()
+        if problem:
+            layout.label(text="no style sliders: the model is unreadable", icon="ERROR")
+        col = layout.column(align=True)
+        for axis in axes:
+            col.prop(settings.style, axis.name)
+        row = layout.row(align=True)
+        row.operator("parley.sample_style", text="Sample Style", icon="SHADERFX").seed = -1
+        row.prop(settings, "style_sample_seed", text="Seed")
+        row.operator("parley.sample_style", text="", icon="FILE_REFRESH").seed = settings.style_sample_seed
+        box = layout.box()
+        box.label(text="Mimic a reference animation")
+        box.prop(settings, "mimic_object", text="Head")
+        box.prop(settings, "mimic_action", text="Action")
+        box.operator("parley.mimic", icon="ANIM")
+
+
+class PARLEY_PT_output(_Sub, bpy.types.Panel):
+    bl_label = "Output"
+
+    def draw(self, context):
+        layout = self.layout
+        settings = context.scene.parley
+        layout.prop(settings, "mode", expand=True)
+        layout.prop(settings, "seed")
+        if settings.mode in ("SHAPE_KEYS", "BOTH"):
+            layout.prop(settings, "push_to_nla")
+        layout.prop(settings, "existing")
+        if settings.mode in ("MESH_CACHE", "BOTH"):
+            layout.prop(settings, "cache_dir")
+            if not settings.cache_dir:
+                where = "//parley/ next to the .blend" if bpy.data.filepath else \
+                    "Parley's user folder until the .blend is saved"
+                layout.label(text=f"caches go to {where}")
+        scene = context.scene
+        layout.label(text=f"{scene.render.fps / scene.render.fps_base:g} fps (the scene's frame rate)")
+
+
+classes = (PARLEY_PT_main, PARLEY_PT_speech, PARLEY_PT_style, PARLEY_PT_output)
+
+
+def register():
+    for cls in classes:
+        bpy.utils.register_class(cls)
+
+
+def unregister():
+    for cls in reversed(classes):
+        bpy.utils.unregister_class(cls)

@@ -1,0 +1,71 @@
+"""Helpers for the Blender tests: FLAME heads imported like an artist would, test audio, evaluation."""
+import os
+import struct
+import sys
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import bpy
+
+REPO = Path(__file__).resolve().parents[2]
+FLAME = Path(os.environ.get("PARLEY_FLAME_DIR") or REPO / ".." / "shared" / "flame").resolve()
+
+
+def flame_path(name):
+    path = FLAME / name
+    if not path.is_file():
+        pytest.skip(f"FLAME test head {path} is absent (put the shared FLAME heads in ../shared/flame)")
+    return path
+
+
+def import_head(name="flame_template.ply", scale=1.0, location=(0.0, 0.0, 0.0), rotation_z=0.0):
+    """Import a FLAME head as Blender's PLY importer would with Y-up -> Z-up, then scale and move it."""
+    path = flame_path(name)
+    bpy.ops.wm.ply_import(filepath=str(path), forward_axis="NEGATIVE_Z", up_axis="Y")
+    obj = bpy.context.active_object
+    obj.scale = (scale, scale, scale)
+    obj.location = location
+    obj.rotation_euler[2] = rotation_z
+    return obj
+
+
+def write_wav(path, seconds=3.0, rate=22050, channels=1, amplitude=0.3, seed=0):
+    """Speech-like test audio (voiced syllables with pauses) as 16-bit PCM, standard library only."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * rate)) / rate
+    pitch = 120 + 20 * np.sin(2 * np.pi * 0.7 * t)
+    phase = 2 * np.pi * np.cumsum(pitch) / rate
+    voiced = sum(np.sin(k * phase) / k for k in range(1, 8))
+    envelope = np.clip(np.sin(2 * np.pi * 2.5 * t), 0, None) ** 0.5
+    signal = amplitude * voiced * envelope / 2 + 0.002 * rng.standard_normal(t.size)
+    data = np.repeat(signal[:, None], channels, axis=1)
+    pcm = (np.clip(data, -1, 1) * 32767).astype("<i2")
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(channels)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(pcm.tobytes())
+    return path
+
+
+def scene_fps():
+    scene = bpy.context.scene
+    return scene.render.fps / scene.render.fps_base
+
+
+def evaluated_positions(obj):
+    ev = obj.evaluated_get(bpy.context.evaluated_depsgraph_get())
+    co = np.empty(len(ev.data.vertices) * 3, np.float32)
+    ev.data.vertices.foreach_get("co", co)
+    return co.reshape(-1, 3)
+
+
+def read_pc2(path):
+    with open(path, "rb") as f:
+        sig, version, nv, start, rate, n = struct.unpack("<12siiffi", f.read(32))
+        data = np.fromfile(f, "<f4").reshape(n, nv, 3)
+    assert sig == b"POINTCACHE2\0" and version == 1
+    return data, start, rate
