@@ -1,0 +1,229 @@
+"""Corpus shards -> training batches (audio crops with context, target curves, masks, styles).
+
+Shards (DESIGN.md): one ``.npz`` per utterance with ``audio`` float32 16 kHz, ``curves`` [T,K] at
+``fps`` in ``names`` order, ``style`` [S] in ``style_names`` order, ``phones`` (start, end, label),
+``voice``. Voices in ``models.training.corpus.HELD_OUT_VOICES`` are never loaded for training.
+
+Everything is held in memory (a few hours of 16 kHz audio is well under 2 GB). Curves are brought
+to 50 fps and ``RIG_NAMES`` order, styles to ``STYLE_NAMES`` order; a per-frame mask marks the
+bilabial phones (/p b m/) for the closure loss.
+"""
+import glob
+import inspect
+import logging
+import os
+import re
+
+import numpy as np
+
+from inference.arkit import RIG_NAMES
+
+from .network import FPS, SAMPLES_PER_FRAME
+from .style_axes import STYLE_AXES, STYLE_NAMES
+
+log = logging.getLogger("parley.dataset")
+BILABIAL = ("P", "B", "M")
+
+
+def held_out_voices():
+    try:
+        from .corpus import HELD_OUT_VOICES
+    except Exception as exc:  # corpus.py is written by the corpus owner; refuse to guess silently
+        raise RuntimeError(f"models.training.corpus.HELD_OUT_VOICES is unavailable ({exc}); "
+                           "cannot tell which voices to keep out of training") from None
+    return frozenset(str(v) for v in HELD_OUT_VOICES)
+
+
+def parse_phones(raw):
+    """Shard ``phones`` in any of the stored layouts -> list of (start s, end s, LABEL)."""
+    if raw is None:
+        return []
+    arr = np.asarray(raw)
+    out = []
+    if arr.dtype.names:
+        names = arr.dtype.names
+        s, e, l = names[0], names[1], names[2]
+        for row in arr:
+            out.append((float(row[s]), float(row[e]), str(row[l])))
+        return out
+    for row in arr.reshape(-1, 3) if arr.ndim == 2 or arr.size % 3 == 0 else arr:
+        out.append((float(row[0]), float(row[1]), str(row[2])))
+    return out
+
+
+def _label(label):
+    return re.sub(r"\d", "", str(label)).upper()
+
+
+def bilabial_mask(phones, n):
+    mask = np.zeros(n, np.float32)
+    for start, end, label in phones:
+        if _label(label) in BILABIAL:
+            a = int(np.ceil(start * FPS - 1e-6))
+            b = int(np.ceil(end * FPS - 1e-6))
+            mask[max(0, a):max(0, min(n, b))] = 1.0
+    return mask
+
+
+def to_fps(curves, fps_in, fps_out=FPS):
+    """Linear resampling of [T,K] curves sampled at k / fps_in onto k / fps_out."""
+    if abs(fps_in - fps_out) < 1e-9:
+        return curves.astype(np.float32)
+    duration = curves.shape[0] / fps_in
+    n = int(np.ceil(duration * fps_out - 1e-6))
+    t_out = np.arange(n) / fps_out
+    t_in = np.arange(curves.shape[0]) / fps_in
+    return np.stack([np.interp(t_out, t_in, curves[:, k]) for k in range(curves.shape[1])], 1).astype(np.float32)
+
+
+def load_shard(path):
+    with np.load(path, allow_pickle=True) as data:
+        sr = int(data["sr"]) if "sr" in data else 16000
+        if sr != 16000:
+            raise ValueError(f"{path}: sample rate {sr}, expected 16000")
+        audio = np.asarray(data["audio"], np.float32).reshape(-1)
+        names = [str(n) for n in data["names"]]
+        curves = np.asarray(data["curves"], np.float32)
+        col = {n: i for i, n in enumerate(names)}
+        full = np.zeros((curves.shape[0], len(RIG_NAMES)), np.float32)
+        for k, n in enumerate(RIG_NAMES):
+            if n in col:
+                full[:, k] = curves[:, col[n]]
+        full = to_fps(full, float(data["fps"]))
+        style_names = [str(n) for n in data["style_names"]] if "style_names" in data else list(STYLE_NAMES)
+        raw_style = np.asarray(data["style"], np.float32).reshape(-1)
+        scol = {n: i for i, n in enumerate(style_names)}
+        style = np.array([raw_style[scol[a.name]] if a.name in scol else a.default for a in STYLE_AXES], np.float32)
+        phones = parse_phones(data["phones"] if "phones" in data else None)
+        voice = str(data["voice"]) if "voice" in data else "unknown"
+    n = min(full.shape[0], audio.size // SAMPLES_PER_FRAME + 1)
+    return dict(audio=audio, curves=np.clip(full[:n], 0.0, 1.0), style=style, bilabial=bilabial_mask(phones, n),
+                voice=voice, path=path)
+
+
+class Augmenter:
+    """Adapter over models/training/augment.py (whatever its entry point), plus random gain."""
+
+    def __init__(self):
+        self.fn = None
+        try:
+            from . import augment as mod
+        except Exception as exc:
+            log.warning("no models.training.augment (%s): training with gain augmentation only", exc)
+            return
+        for name in ("augment", "random_augment", "degrade", "apply"):
+            fn = getattr(mod, name, None)
+            if callable(fn):
+                self.fn = fn
+                self.params = set(inspect.signature(fn).parameters)
+                log.info("augmentation: models.training.augment.%s", name)
+                break
+
+    def __call__(self, pcm, rng):
+        """Always returns a degraded copy when the augment module exists (the caller decides how often)."""
+        if self.fn is not None:
+            kwargs = {}
+            if "rng" in self.params:
+                kwargs["rng"] = rng
+            if "sr" in self.params:
+                kwargs["sr"] = 16000
+            if "p" in self.params:  # the phase-vocoder effects dominate the cost on one core
+                kwargs["p"] = {"pitch": 0.15, "formant": 0.15}
+            try:
+                out = self.fn(pcm, **kwargs)
+                out = np.asarray(out[0] if isinstance(out, tuple) else out, np.float32).reshape(-1)
+                if out.size == pcm.size:  # length changes would break the alignment with the curves
+                    return out
+            except Exception as exc:  # never let a bad augmentation stop a run
+                log.warning("augment failed (%s); using clean audio", exc)
+        gain = 10.0 ** (rng.uniform(-18.0, 6.0) / 20.0)
+        pcm = pcm * gain
+        peak = np.abs(pcm).max()
+        return (pcm / peak * 0.99 if peak > 0.99 else pcm).astype(np.float32)
+
+
+class Corpus:
+    """All usable shards of a corpus folder, refreshed when new shards appear."""
+
+    def __init__(self, roots, exclude=None, val_fraction=0.03):
+        self.roots = [roots] if isinstance(roots, (str, os.PathLike)) else list(roots)
+        self.exclude = held_out_voices() if exclude is None else frozenset(exclude)
+        self.val_fraction = val_fraction
+        self.items, self.val, self.seen = [], [], set()
+        self.degraded = {}  # id(item) -> float16 augmented copy of the whole utterance
+        self.refresh()
+
+    def refresh(self):
+        added = 0
+        for root in self.roots:
+            for path in sorted(glob.glob(os.path.join(root, "**", "*.npz"), recursive=True)):
+                if path in self.seen:
+                    continue
+                self.seen.add(path)
+                try:
+                    item = load_shard(path)
+                except Exception as exc:  # a shard being written right now, or a broken one
+                    log.warning("skip %s: %s", path, exc)
+                    self.seen.discard(path)
+                    continue
+                if item["voice"] in self.exclude or item["curves"].shape[0] < 20:
+                    continue
+                # a stable ~3% of utterances (by file name) monitor over-fitting
+                h = sum(map(ord, os.path.basename(path))) * 2654435761 % 1000
+                (self.val if h < self.val_fraction * 1000 else self.items).append(item)
+                added += 1
+        self.weights = np.array([it["curves"].shape[0] for it in self.items], np.float64)
+        self.weights /= max(self.weights.sum(), 1.0)
+        return added
+
+    def hours(self):
+        return sum(it["audio"].size for it in self.items) / 16000 / 3600
+
+    def voices(self):
+        return sorted({it["voice"] for it in self.items})
+
+    def degraded_audio(self, item, rng, augment, refresh):
+        """The utterance through the augmentation chain, re-drawn with probability ``refresh`` per use.
+
+        Augmenting whole utterances and reusing them amortises the costly effects (pitch shifting
+        is a phase vocoder) over several crops: on one CPU core this halves the step time.
+        """
+        key = id(item)
+        if key not in self.degraded or rng.random() < refresh:
+            self.degraded[key] = augment(item["audio"], rng).astype(np.float16)
+        return self.degraded[key]
+
+    def sample(self, rng, batch, frames, context, augment=None, style_frames=150, items=None,
+               p_augment=0.65, refresh=0.25):
+        """A batch dict of numpy arrays; see train.py for how each is used."""
+        items = self.items if items is None else items
+        weights = self.weights if items is self.items else None
+        total = frames + 2 * context
+        audio = np.zeros((batch, total * SAMPLES_PER_FRAME), np.float32)
+        curves = np.zeros((batch, frames, len(RIG_NAMES)), np.float32)
+        mask = np.zeros((batch, frames), np.float32)
+        bilabial = np.zeros((batch, frames), np.float32)
+        style = np.zeros((batch, len(STYLE_AXES)), np.float32)
+        ref = np.zeros((batch, style_frames, len(RIG_NAMES)), np.float32)
+        for b in range(batch):
+            it = items[rng.choice(len(items), p=weights)]
+            n = it["curves"].shape[0]
+            f0 = int(rng.integers(0, max(1, n - frames + 1)))
+            f1 = min(n, f0 + frames)
+            curves[b, :f1 - f0] = it["curves"][f0:f1]
+            mask[b, :f1 - f0] = 1.0
+            bilabial[b, :f1 - f0] = it["bilabial"][f0:f1]
+            a0 = (f0 - context) * SAMPLES_PER_FRAME
+            a1 = a0 + total * SAMPLES_PER_FRAME
+            wave, scale = it["audio"], 1.0
+            if augment is not None:
+                if rng.random() < p_augment:
+                    wave = self.degraded_audio(it, rng, augment, refresh)
+                else:  # clean speech at a random level
+                    scale = 10.0 ** (rng.uniform(-15.0, 5.0) / 20.0)
+            src = wave[max(0, a0):max(0, min(wave.size, a1))]
+            audio[b, max(0, -a0):max(0, -a0) + src.size] = np.clip(src * scale, -1.0, 1.0)
+            style[b] = it["style"]
+            g0 = int(rng.integers(0, max(1, n - style_frames + 1)))
+            ref[b] = it["curves"][(g0 + np.arange(style_frames)) % n]  # short clips loop
+        return dict(audio=audio, curves=curves, mask=mask, bilabial=bilabial, style=style, ref=ref)

@@ -1,0 +1,293 @@
+"""Train Parley's motion model on a teacher corpus; resumable, time-budgeted, CPU-only.
+
+    python -m models.training.train --corpus /work/corpus/full --out runs/v1 --minutes 60
+
+Every ``--ckpt-every`` seconds (default 180) ``runs/NAME/last.pt`` is rewritten; running the same
+command again resumes from it (weights, EMA, optimiser, step, elapsed time, RNG). The learning
+rate follows a warm-up + cosine schedule over the *time* budget, so a resumed run ends where an
+uninterrupted one would. At the end the learned style prior (a Gaussian mixture over
+[named axes, latent]) is fitted on the training shards and stored in ``runs/NAME/final.pt``;
+``models.training.export`` turns that into ``models/parley.onnx``.
+
+Losses (curves in [0,1], frames masked to the real clip):
+  * L1 on every curve, lips/jaw/blinks weighted x2;
+  * velocity L1 (first differences, x4), so the motion is as crisp or smooth as the teacher's;
+  * closure: extra L1 (x4) on mouthClose / mouthPress / mouthRoll / jawOpen / lip raisers during
+    /p b m/ frames of the shard's phone alignment, so bilabial closures are never averaged away;
+  * style encoder: L1 on the named axes (normalised by range) + KL of the latent (beta 1e-2,
+    free bits 0.25 nat per dimension);
+  * temporal noise posterior (upper face): KL to N(0, 1) (beta 1e-2, free bits 0.1 nat per
+    dimension and 200 ms step), so the noise carries blink/brow timing the audio cannot predict.
+"""
+import argparse
+import copy
+import json
+import logging
+import math
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+
+from inference.arkit import RIG_NAMES
+
+from .dataset import Augmenter, Corpus
+from .network import (LOWER_NAMES, UPPER_NAMES, MotionNet, NetConfig, NoisePosterior, StyleEncoder,
+                      n_frames, n_noise_steps)
+from .style_axes import STYLE_AXES
+
+log = logging.getLogger("parley.train")
+
+LIP_WEIGHT = 2.0
+VEL_WEIGHT = 4.0
+CLOSURE_WEIGHT = 4.0
+STYLE_WEIGHT = 0.5
+KL_STYLE = 1e-2
+KL_NOISE = 1e-2
+FREE_BITS_STYLE = 0.25  # nats per latent dimension that cost nothing (keeps the posteriors in use)
+FREE_BITS_NOISE = 0.1   # nats per noise dimension and step
+CLOSURE_CURVES = ("mouthClose", "mouthPress_L", "mouthPress_R", "mouthRollLower", "mouthRollUpper", "jawOpen",
+                  "mouthLowerDown_L", "mouthLowerDown_R", "mouthUpperUp_L", "mouthUpperUp_R")
+
+
+class Trainer:
+    def __init__(self, cfg, lr):
+        self.cfg = cfg
+        self.net = MotionNet(cfg)
+        self.enc = StyleEncoder(cfg)
+        self.post = NoisePosterior(cfg)
+        params = [*self.net.parameters(), *self.enc.parameters(), *self.post.parameters()]
+        self.opt = torch.optim.AdamW(params, lr=lr, weight_decay=1e-4, betas=(0.9, 0.98))
+        self.ema_net = copy.deepcopy(self.net).eval()
+        self.ema_enc = copy.deepcopy(self.enc).eval()
+        for p in [*self.ema_net.parameters(), *self.ema_enc.parameters()]:
+            p.requires_grad_(False)
+        w = torch.ones(len(RIG_NAMES))
+        for k, n in enumerate(RIG_NAMES):
+            if n.startswith(("mouth", "jaw", "eyeBlink")):
+                w[k] = LIP_WEIGHT
+        self.curve_w = w
+        self.closure_w = torch.tensor([CLOSURE_WEIGHT if n in CLOSURE_CURVES else 0.0 for n in RIG_NAMES])
+        self.upper_idx = torch.tensor([RIG_NAMES.index(n) for n in UPPER_NAMES])
+        self.lower_idx = torch.tensor([RIG_NAMES.index(n) for n in LOWER_NAMES])
+        self.lo = torch.tensor([a.lo for a in STYLE_AXES])
+        self.range = torch.tensor([a.hi - a.lo for a in STYLE_AXES])
+        self.step = 0
+        self.elapsed = 0.0
+
+    def ema_update(self, decay):
+        with torch.no_grad():
+            for src, dst in ((self.net, self.ema_net), (self.enc, self.ema_enc)):
+                for p, q in zip(src.parameters(), dst.parameters()):
+                    q.mul_(decay).add_(p.detach(), alpha=1 - decay)
+
+    def losses(self, batch, context, net=None, enc=None, sample=True):
+        net = net or self.net
+        enc = enc or self.enc
+        audio = torch.from_numpy(batch["audio"])
+        target = torch.from_numpy(batch["curves"])
+        mask = torch.from_numpy(batch["mask"])
+        bil = torch.from_numpy(batch["bilabial"]) * mask
+        style_true = torch.from_numpy(batch["style"])
+        B, L, K = target.shape
+        named, mu_s, lv_s = enc(torch.from_numpy(batch["ref"]))
+        z_s = mu_s + torch.randn_like(mu_s) * torch.exp(0.5 * lv_s) if sample else mu_s
+        style = torch.cat([style_true, z_s], dim=1)
+        T = n_frames(audio.shape[1])
+        tn = n_noise_steps(T, self.cfg)
+        step = self.cfg.noise_step
+        mu_n, lv_n = self.post(target[:, :, self.upper_idx])
+        z_n = mu_n + torch.randn_like(mu_n) * torch.exp(0.5 * lv_n) if sample else mu_n
+        c0 = context // step
+        noise = torch.randn(B, tn, self.cfg.noise_dim) if sample else torch.zeros(B, tn, self.cfg.noise_dim)
+        noise = torch.cat([noise[:, :c0], z_n, noise[:, c0 + z_n.shape[1]:]], dim=1)[:, :tn]
+        pred = net(audio, style, noise)[:, context:context + L]
+        m = mask.unsqueeze(-1)
+        denom = m.sum() * K
+        err = (pred - target).abs()
+        l1 = (err * self.curve_w * m).sum() / denom
+        vm = (mask[:, 1:] * mask[:, :-1]).unsqueeze(-1)
+        vel = ((pred.diff(dim=1) - target.diff(dim=1)).abs() * self.curve_w * vm).sum() / (vm.sum() * K) * VEL_WEIGHT
+        closure = (err * self.closure_w * bil.unsqueeze(-1)).sum() / (bil.sum() * len(CLOSURE_CURVES) + 1.0)
+        style_l1 = ((named - style_true).abs() / self.range).mean() * STYLE_WEIGHT
+        nats_s = (0.5 * (mu_s.pow(2) + lv_s.exp() - 1 - lv_s)).mean(dim=0)          # [L]
+        nats_n = (0.5 * (mu_n.pow(2) + lv_n.exp() - 1 - lv_n)).mean(dim=(0, 1))    # [Z]
+        kl_s = nats_s.clamp(min=FREE_BITS_STYLE).sum() * KL_STYLE
+        kl_n = nats_n.clamp(min=FREE_BITS_NOISE).sum() * KL_NOISE
+        lip_l1 = (err[:, :, self.lower_idx] * m).sum() / (m.sum() * len(LOWER_NAMES))
+        total = l1 + vel + closure + style_l1 + kl_s + kl_n
+        return total, dict(total=total.item(), l1=l1.item(), vel=vel.item(), closure=closure.item(),
+                           style=style_l1.item(), nats_s=nats_s.sum().item(), nats_n=nats_n.sum().item(),
+                           lip_l1=lip_l1.item())
+
+    def state(self, extra):
+        return dict(cfg=self.cfg.to_dict(), net=self.net.state_dict(), enc=self.enc.state_dict(),
+                    post=self.post.state_dict(), ema_net=self.ema_net.state_dict(), ema_enc=self.ema_enc.state_dict(),
+                    opt=self.opt.state_dict(), step=self.step, elapsed=self.elapsed, **extra)
+
+    def load(self, ckpt, weights_only=False):
+        for name in ("net", "enc", "post", "ema_net", "ema_enc"):
+            getattr(self, name).load_state_dict(ckpt[name])
+        if not weights_only:
+            self.opt.load_state_dict(ckpt["opt"])
+            self.step = ckpt["step"]
+            self.elapsed = ckpt["elapsed"]
+
+
+def fit_gmm(x, k=5, iters=200, seed=0, reg=1e-3):
+    """Full-covariance Gaussian mixture by EM (numpy): weights [k], means [k,D], covariances [k,D,D]."""
+    rng = np.random.default_rng(seed)
+    x = np.asarray(x, np.float64)
+    n, d = x.shape
+    k = max(1, min(k, n // (2 * d) or 1))
+    means = x[rng.choice(n, k, replace=False)]
+    covs = np.stack([np.cov(x.T) + reg * np.eye(d)] * k)
+    weights = np.full(k, 1.0 / k)
+    prev = -np.inf
+    for _ in range(iters):
+        logp = np.empty((n, k))
+        for j in range(k):
+            chol = np.linalg.cholesky(covs[j])
+            sol = np.linalg.solve(chol, (x - means[j]).T)
+            logp[:, j] = (np.log(weights[j]) - 0.5 * (sol ** 2).sum(0) - np.log(np.diag(chol)).sum()
+                          - 0.5 * d * np.log(2 * np.pi))
+        top = logp.max(1, keepdims=True)
+        ll = float((top[:, 0] + np.log(np.exp(logp - top).sum(1))).mean())
+        resp = np.exp(logp - top)
+        resp /= resp.sum(1, keepdims=True)
+        nk = resp.sum(0) + 1e-9
+        weights = nk / n
+        means = (resp.T @ x) / nk[:, None]
+        for j in range(k):
+            diff = x - means[j]
+            covs[j] = (resp[:, j, None] * diff).T @ diff / nk[j] + reg * np.eye(d)
+        if ll - prev < 1e-6:
+            break
+        prev = ll
+    return dict(type="gmm", weights=weights.tolist(), means=means.tolist(), covariances=covs.tolist(), loglik=ll)
+
+
+@torch.no_grad()
+def style_codes(enc, corpus, rng, per_item=2, frames=150):
+    """[named true axes, latent mean] for crops of every training utterance: what the prior models."""
+    rows = []
+    for it in corpus.items:
+        n = it["curves"].shape[0]
+        for _ in range(per_item):
+            g0 = int(rng.integers(0, max(1, n - frames + 1)))
+            ref = it["curves"][(g0 + np.arange(frames)) % n][None]
+            _, mu, _ = enc(torch.from_numpy(ref))
+            rows.append(np.concatenate([it["style"], mu[0].numpy()]))
+    return np.array(rows)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--corpus", action="append", required=True, help="shard folder (repeatable)")
+    ap.add_argument("--out", required=True, help="run folder (resumes from OUT/last.pt)")
+    ap.add_argument("--minutes", type=float, default=60.0, help="training time budget (wall clock)")
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--frames", type=int, default=200, help="target frames per crop (50 fps)")
+    ap.add_argument("--context", type=int, default=20, help="extra frames of audio each side (multiple of 10)")
+    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--ckpt-every", type=float, default=180.0, help="seconds between checkpoints")
+    ap.add_argument("--init", help="warm-start weights from this checkpoint (fresh optimiser and schedule)")
+    ap.add_argument("--held-out", action="append", metavar="VOICE",
+                    help="voices to keep out of training (default: models.training.corpus.HELD_OUT_VOICES)")
+    ap.add_argument("--refresh-every", type=float, default=300.0, help="seconds between scans for new shards")
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S",
+                        handlers=[logging.StreamHandler(sys.stdout),
+                                  logging.FileHandler(os.path.join(os.makedirs(args.out, exist_ok=True) or args.out,
+                                                                   "train.log"))])
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    rng = np.random.default_rng(args.seed)
+    corpus = Corpus(args.corpus, exclude=args.held_out)
+    log.info("corpus: %d train / %d val utterances, %.2f h, %d voices (held out: %s)", len(corpus.items),
+             len(corpus.val), corpus.hours(), len(corpus.voices()), sorted(corpus.exclude))
+    if not corpus.items:
+        raise SystemExit("no training shards found")
+    trainer = Trainer(NetConfig(), args.lr)
+    last = os.path.join(args.out, "last.pt")
+    if os.path.exists(last):
+        ckpt = torch.load(last, weights_only=False)
+        trainer.load(ckpt)
+        rng = ckpt.get("np_rng", rng)
+        torch.set_rng_state(ckpt["torch_rng"])
+        log.info("resumed %s at step %d, %.1f min", last, trainer.step, trainer.elapsed / 60)
+    elif args.init:
+        trainer.load(torch.load(args.init, weights_only=False), weights_only=True)
+        log.info("warm start from %s", args.init)
+    augment = Augmenter()
+    budget = args.minutes * 60.0
+    val_rng = np.random.default_rng(12345)
+    val_batch = corpus.sample(val_rng, min(32, 4 * len(corpus.val) or 1), args.frames, args.context,
+                              items=corpus.val or corpus.items[:8])
+    t_start = time.time() - trainer.elapsed
+    last_ckpt = last_refresh = time.time()
+    hist = []
+
+    def save(path, extra=None):
+        tmp = path + ".tmp"
+        torch.save(trainer.state(dict(np_rng=rng, torch_rng=torch.get_rng_state(), **(extra or {}))), tmp)
+        os.replace(tmp, path)
+
+    while True:
+        trainer.elapsed = time.time() - t_start
+        frac = trainer.elapsed / budget
+        if frac >= 1.0:
+            break
+        warm = min(1.0, (trainer.step + 1) / 150)
+        lr = args.lr * warm * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * min(frac, 1.0))))
+        for g in trainer.opt.param_groups:
+            g["lr"] = lr
+        batch = corpus.sample(rng, args.batch, args.frames, args.context, augment=augment)
+        loss, parts = trainer.losses(batch, args.context)
+        trainer.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_([p for g in trainer.opt.param_groups for p in g["params"]], 1.0)
+        trainer.opt.step()
+        trainer.step += 1
+        trainer.ema_update(min(0.999, (1 + trainer.step) / (10 + trainer.step)))
+        hist.append(parts)
+        if trainer.step % 50 == 0:
+            mean = {k: np.mean([h[k] for h in hist]) for k in hist[0]}
+            hist = []
+            with torch.no_grad():
+                torch.manual_seed(0)
+                _, val = trainer.losses(val_batch, args.context, trainer.ema_net, trainer.ema_enc, sample=False)
+            log.info("step %d %.1f min lr %.2e | train %s | val(ema) l1 %.4f lip %.4f closure %.4f style %.4f",
+                     trainer.step, trainer.elapsed / 60, lr, " ".join(f"{k} {v:.4f}" for k, v in mean.items()),
+                     val["l1"], val["lip_l1"], val["closure"], val["style"])
+        now = time.time()
+        if now - last_ckpt > args.ckpt_every:
+            save(last)
+            last_ckpt = now
+        if now - last_refresh > args.refresh_every:
+            added = corpus.refresh()
+            if added:
+                log.info("corpus grew by %d utterances: %.2f h, %d voices", added, corpus.hours(), len(corpus.voices()))
+            last_refresh = now
+    save(last)
+    log.info("training done: %d steps in %.1f min; fitting the style prior", trainer.step, trainer.elapsed / 60)
+    codes = style_codes(trainer.ema_enc, corpus, np.random.default_rng(1))
+    prior = fit_gmm(codes, k=5)
+    with torch.no_grad():
+        torch.manual_seed(0)
+        _, val = trainer.losses(val_batch, args.context, trainer.ema_net, trainer.ema_enc, sample=False)
+    summary = dict(steps=trainer.step, minutes=trainer.elapsed / 60, train_hours=corpus.hours(),
+                   voices=corpus.voices(), held_out=sorted(corpus.exclude), val=val, prior_components=len(prior["weights"]),
+                   corpus=args.corpus, batch=args.batch, frames=args.frames, lr=args.lr)
+    save(os.path.join(args.out, "final.pt"), dict(prior=prior, summary=summary))
+    with open(os.path.join(args.out, "summary.json"), "w") as f:
+        json.dump(summary, f, indent=1)
+    log.info("wrote %s: %s", os.path.join(args.out, "final.pt"), json.dumps(val))
+
+
+if __name__ == "__main__":
+    main()
