@@ -45,7 +45,8 @@ class TakeJob:
         self.error = None
         self.done = False
         self.seconds = {}
-        self.on_progress = None  # callable(stage, fraction) for --background progress lines
+        self.on_progress = None
+        self.new_folders = []  # folders the cache would create; removed again when nothing is kept  # callable(stage, fraction) for --background progress lines
         self._cancel = threading.Event()
         self._thread = None
 
@@ -151,3 +152,8 @@ class TakeJob:
         """Remove the staging cache (after a failure, a cancel, or when the commit did not happen)."""
         if self.cache_path and os.path.exists(self.cache_path):
             os.remove(self.cache_path)
+        for folder in self.new_folders:  # deepest first
+            try:
+                os.rmdir(folder)
+            except OSError:
+                pass

@@ -29,8 +29,29 @@ def cache_folder(cache_dir=""):
         return os.path.join(tempfile.gettempdir(), "parley"), "the temp folder (the .blend is not saved)"
 
 
+def missing_folders(folder):
+    """The folders that do not exist yet on the way to ``folder``, deepest first."""
+    missing = []
+    while folder and not os.path.exists(folder):
+        missing.append(folder)
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            break
+        folder = parent
+    return missing
+
+
+def remove_if_empty(folders):
+    for folder in folders:  # deepest first
+        try:
+            os.rmdir(folder)
+        except OSError:
+            pass
+
+
 def check_writable(folder):
-    """Raise ParleyError when the folder cannot be created or written to."""
+    """Raise ParleyError when the folder cannot be created or written to; leaves no trace either way."""
+    created = missing_folders(folder)
     try:
         os.makedirs(folder, exist_ok=True)
         fd, probe = tempfile.mkstemp(prefix=".parley-probe-", dir=folder)
@@ -39,6 +60,8 @@ def check_writable(folder):
     except OSError as exc:
         raise ParleyError(f"cannot write the mesh cache into {folder} ({exc.strerror or exc}); "
                           "save the .blend in a writable folder or choose another cache folder") from None
+    finally:
+        remove_if_empty(created)
 
 
 def unique_path(folder, stem):

@@ -138,8 +138,9 @@ def rig_from_keys(obj, curve_to_key):
                 corr_names.append(name)
                 corr.append(offset(name))
                 pairs.append((index[a], index[b]))
-    corr = np.stack(corr) if corr else np.zeros((0,) + neutral.shape, np.float32)
-    return Rig(names, neutral, basis, corr_names, corr, np.asarray(pairs, np.int64).reshape(-1, 2))
+    if not corr:  # Rig needs at least one corrective to infer shapes: a zero one changes nothing
+        corr_names, corr, pairs = ["_none"], [np.zeros_like(neutral)], [(0, 0)]
+    return Rig(names, neutral, basis, corr_names, np.stack(corr), np.asarray(pairs, np.int64).reshape(-1, 2))
 
 
 def driven_keys(obj):

@@ -116,15 +116,18 @@ class GenerateMixin:
             rig_source = (_shapekeys.vertices(obj).astype("float64"), _shapekeys.triangles(obj))
 
         final = staging = where = None
+        new_folders = []
         if want_cache:
             folder, where = _meshcache.cache_folder(self.cache_dir)
             _meshcache.check_writable(folder)
             final = _meshcache.unique_path(folder, stem)
             staging = _meshcache.staging_path(final)
+            new_folders = _meshcache.missing_folders(folder)
 
         named, latent = _style.values(self, "style_")
         job = TakeJob(pcm, fps, _runtime.model_settings(context, self.device, self.threads, self.model_path),
                       (named, latent), self.seed, targets, rig_source, staging, start, self.style_seed)
+        job.new_folders = new_folders
         return Take(obj=obj, path=path, strip=strip, stem=stem, start=start, fps=fps, duration=duration,
                     want_keys=want_keys, want_cache=want_cache, final=final, where=where, job=job,
                     build_keys=want_keys and not keys, started=time.perf_counter())

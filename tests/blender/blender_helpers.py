@@ -32,7 +32,7 @@ def import_head(name="flame_template.ply", scale=1.0, location=(0.0, 0.0, 0.0), 
     return obj
 
 
-def write_wav(path, seconds=3.0, rate=22050, channels=1, amplitude=0.3, seed=0):
+def write_wav(path, seconds=3.0, rate=22050, channels=1, amplitude=0.3, seed=0, noise=0.002):
     """Speech-like test audio (voiced syllables with pauses) as 16-bit PCM, standard library only."""
     rng = np.random.default_rng(seed)
     t = np.arange(int(seconds * rate)) / rate
@@ -40,7 +40,7 @@ def write_wav(path, seconds=3.0, rate=22050, channels=1, amplitude=0.3, seed=0):
     phase = 2 * np.pi * np.cumsum(pitch) / rate
     voiced = sum(np.sin(k * phase) / k for k in range(1, 8))
     envelope = np.clip(np.sin(2 * np.pi * 2.5 * t), 0, None) ** 0.5
-    signal = amplitude * voiced * envelope / 2 + 0.002 * rng.standard_normal(t.size)
+    signal = amplitude * voiced * envelope / 2 + noise * rng.standard_normal(t.size)
     data = np.repeat(signal[:, None], channels, axis=1)
     pcm = (np.clip(data, -1, 1) * 32767).astype("<i2")
     with wave.open(str(path), "wb") as w:
