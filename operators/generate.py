@@ -185,7 +185,11 @@ class GenerateMixin:
                         obj.modifiers.move(len(obj.modifiers) - 1, 0)  # before subdivision and friends
                 messages.append(f"mesh cache {take.final} ({take.where})")
             if self.add_sound_to_sequencer and take.strip is None:
-                strip = _add_sound(context.scene, take.path, take.start)
+                try:
+                    strip = _add_sound(context.scene, take.path, take.start)
+                except RuntimeError as exc:  # a Blender built without audio (Audaspace) cannot hold sound strips
+                    job.warnings.append(f"the sound strip was not added ({str(exc).replace('Error: ', '').strip()})")
+                    strip = None
                 if strip is not None:
                     messages.append(f"sound strip '{strip.name}'")
             if self.fit_frame_range:
