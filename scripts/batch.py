@@ -542,15 +542,6 @@ def run_entries(job, entries, report):
         report(result)
 
 
-def share_cores(package, threads):
-    """J workers on one machine: give each its share of the cores unless the user chose a thread count."""
-    import bpy
-    addon = bpy.context.preferences.addons.get(package)
-    prefs = getattr(addon, "preferences", None)
-    if prefs is not None and getattr(prefs, "threads", None) == 0:
-        prefs.threads = threads
-
-
 def worker_main(job_path):
     """A worker process: open the prepared scene, load the extension, animate its slice."""
     import bpy
@@ -565,7 +556,8 @@ def worker_main(job_path):
         bpy.ops.wm.open_mainfile(filepath=job["scene"])
     src = job["extension"]
     load_extension(src.get("path")) if src["kind"] == "path" else load_extension()
-    share_cores(src.get("module", "parley"), job["threads"])
+    # No thread cap per worker: onnxruntime's results move in the last bits with its thread count, and
+    # --jobs must not change results; every worker runs the model as the preferences say.
     emit({"event": "ready", "t": time.time()})
     run_entries(job, job["entries"], lambda r: emit({"event": "result", **r}))
     return 0
@@ -588,8 +580,7 @@ def run_workers(job, entries, jobs, report, timing):
         results = work / f"worker{k}.jsonl"
         results.write_text("")
         job_path = work / f"worker{k}.json"
-        write_json_atomic(job_path, {**job, "entries": chunk, "results": str(results),
-                                     "threads": max(1, (os.cpu_count() or 1) // jobs)})
+        write_json_atomic(job_path, {**job, "entries": chunk, "results": str(results)})
         log = open(work / f"worker{k}.log", "w")
         spawn = time.time()
         proc = subprocess.Popen(worker_command(job_path, job["scene"]), stdout=log, stderr=subprocess.STDOUT,
