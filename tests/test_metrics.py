@@ -54,6 +54,20 @@ def test_jaw_only_face_is_closed_only_where_jaw_is_shut():
     assert M.bilabial_closure(c, NAMES, FPS, PHONES) == (1, 3)
 
 
+def test_a_mouth_frozen_in_a_gesture_scores_nothing():
+    shut = blank()
+    put(shut, "jawOpen", 0.0, 2.0, 0.1)
+    put(shut, "mouthClose", 0.0, 2.0, 0.1)                          # sealed all along
+    assert M.bilabial_closure(shut, NAMES, FPS, PHONES) == (0, 3)
+    put(shut, "mouthClose", 0.0, 0.55, 0.0)                         # opens before the /b/ only
+    assert M.bilabial_closure(shut, NAMES, FPS, PHONES)[0] == 1     # /m/ is now an event
+    frozen = blank()
+    put(frozen, "mouthRollLower", 0.0, 2.0, 0.6)
+    put(frozen, "mouthPucker", 0.0, 2.0, 0.7)
+    assert M.labiodental_tuck(frozen, NAMES, FPS, PHONES) == (0, 1)
+    assert M.rounding(frozen, NAMES, FPS, PHONES) == (0, 1)
+
+
 def test_tuck_and_rounding():
     c = blank()
     assert M.labiodental_tuck(c, NAMES, FPS, PHONES) == (0, 1)

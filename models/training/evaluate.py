@@ -388,13 +388,19 @@ def write_report(path, res, div, sweeps, info, plots):
       "(pocketsphinx allphone, same style); **ceiling** (teacher on the true phones, same style, "
       "another seed: its all-curve L1 is the seeded upper face no system can predict; identical "
       "in every condition).\n")
-    w("Metric definitions: `models/training/metrics.py` (closed = lip gap "
-      f"max(jawOpen-mouthClose,0)+mouthLowerDown+mouthUpperUp <= {M.CLOSED_GAP}; tuck = "
-      f"mouthRollLower >= {M.TUCK_MIN}; rounding = mouthPucker+mouthFunnel >= {M.ROUND_MIN}; each at "
-      "some frame of the phone interval; openness rho = Spearman of per-vowel mean jawOpen vs "
-      "phonetic height; lag by lip-curve cross-correlation, + = late; jitter = mean |2nd diff| of "
-      "lip curves x fps^2; *jitter vs teacher* = |log2(jitter / teacher's jitter)| on the same "
-      "utterances, 0 = as smooth as the teacher, so frame noise and a frozen mouth both score badly).\n")
+    w("Metric definitions (`models/training/metrics.py`): lip gap = max(jawOpen - mouthClose, 0) + "
+      "mean mouthLowerDown + mean mouthUpperUp. **Bilabial closure**: a /p b m/ interval counts when "
+      f"the gap is <= {M.CLOSED_GAP} at one of its frames *and* >= {M.OPEN_GAP} within "
+      f"{M.EVENT_WINDOW * 1000:.0f} ms of it (a closure is an event: a mouth that never opens scores 0). "
+      f"**Tuck**: mouthRollLower >= {M.TUCK_MIN} in a /f v/ interval and <= {M.TUCK_MIN / 2} within "
+      f"{M.EVENT_WINDOW * 1000:.0f} ms. **Rounding**: mouthPucker + mouthFunnel >= {M.ROUND_MIN} in a "
+      f"/w uw ow/ interval and {M.ROUND_CONTRAST} above the utterance's median. **Openness rho**: Spearman "
+      "of per-vowel-class mean jawOpen (central half of each monophthong, pooled) against phonetic "
+      "height; *rho vs teacher* against the teacher's class means. **Lag**: peak of the lip-curve "
+      "cross-correlation with the reference, sub-frame by parabola, + = late. **Jitter**: mean "
+      "|second difference| of the lip curves x fps^2; *jitter vs teacher* = |log2(jitter / the "
+      "reference's jitter)|, 0 = as smooth as the teacher, so frame noise and a frozen mouth both score "
+      "badly. L1 = mean absolute curve error against the reference (lips: jaw*, mouth*, cheekPuff).\n")
     w("## Lip sync\n")
     head = ["condition", "system", "L1 all"] + [h for _, h, _, _ in LIP_METRICS] + [
         "rho vs teacher", "lag ms", "jitter /s^2"]

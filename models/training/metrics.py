@@ -18,9 +18,17 @@ Definitions (the numbers in ``EVAL_REPORT.md`` mean exactly this):
   adult face). ``mouthPress`` is not counted as closing: it presses lips that are already
   together and does not cancel an open jaw; a face whose only motion is jawOpen (the jaw-flap
   baseline) is closed only where its jaw is nearly shut.
-* **Bilabial closure rate**: fraction of /p b m/ intervals with at least one closed frame.
-* **Labiodental tuck rate**: fraction of /f v/ intervals with ``mouthRollLower >= TUCK_MIN``.
-* **Rounding rate**: fraction of /w uw ow/ intervals with ``mouthPucker + mouthFunnel >= ROUND_MIN``.
+* A gesture is an *event*, so each rate also asks for contrast; a mouth frozen shut (or frozen
+  in a pucker) scores 0, not 100 %:
+
+  - **Bilabial closure rate**: fraction of /p b m/ intervals with a closed frame *and* an open
+    one (``gap >= OPEN_GAP``) within ``EVENT_WINDOW`` (200 ms) of the interval.
+  - **Labiodental tuck rate**: fraction of /f v/ intervals with ``mouthRollLower >= TUCK_MIN`` at
+    some frame *and* ``<= TUCK_MIN / 2`` within ``EVENT_WINDOW``.
+  - **Rounding rate**: fraction of /w uw ow/ intervals with ``mouthPucker + mouthFunnel >=
+    ROUND_MIN`` at a frame that is also ``ROUND_CONTRAST`` above the utterance's median rounding
+    (rounding spreads over neighbouring segments by design, so its contrast is against the
+    utterance, not the next 200 ms).
 * **Vowel openness rank correlation**: mean jawOpen over the central half of every monophthong,
   averaged per vowel class (pooled over utterances, classes with fewer than ``MIN_VOWEL_TOKENS``
   tokens dropped), Spearman-correlated with the classes' phonetic height (``OPENNESS_RANK``) and,
@@ -36,8 +44,11 @@ import re
 import numpy as np
 
 CLOSED_GAP = 0.05
+OPEN_GAP = 0.10
 TUCK_MIN = 0.30
 ROUND_MIN = 0.40
+ROUND_CONTRAST = 0.20
+EVENT_WINDOW = 0.20
 MIN_VOWEL_TOKENS = 3
 BLINK_MIN = 0.5
 
@@ -115,33 +126,41 @@ def lip_gap(curves, names):
     return np.maximum(jaw - close, 0.0) + down + up
 
 
-def _interval_hits(signal, phones, labels, fps, test):
-    """(hits, total): intervals of ``labels`` where ``test(signal[frames])`` holds at some frame."""
+def _interval_hits(signal, phones, labels, fps, test, release=None, window=EVENT_WINDOW):
+    """(hits, total): intervals of ``labels`` where ``test(signal[frames])`` holds at some frame
+    and, when given, ``release`` holds at some frame within ``window`` seconds of the interval."""
     hits = total = 0
+    T = signal.shape[0]
     for s, e in intervals(phones, labels):
-        fr = interval_frames(s, e, fps, signal.shape[0])
+        fr = interval_frames(s, e, fps, T)
         if fr.size == 0:
             continue
         total += 1
-        hits += bool(np.any(test(signal[fr])))
+        ok = bool(np.any(test(signal[fr])))
+        if ok and release is not None:
+            ok = bool(np.any(release(signal[interval_frames(s - window, e + window, fps, T)])))
+        hits += ok
     return hits, total
 
 
-def bilabial_closure(curves, names, fps, phones, gap_max=CLOSED_GAP):
-    """(closed intervals, /p b m/ intervals)."""
-    return _interval_hits(lip_gap(curves, names), phones, BILABIALS, fps, lambda g: g <= gap_max)
+def bilabial_closure(curves, names, fps, phones, gap_max=CLOSED_GAP, open_min=OPEN_GAP):
+    """(closure events, /p b m/ intervals)."""
+    return _interval_hits(lip_gap(curves, names), phones, BILABIALS, fps, lambda g: g <= gap_max,
+                          release=lambda g: g >= open_min)
 
 
 def labiodental_tuck(curves, names, fps, phones, roll_min=TUCK_MIN):
-    """(tucked intervals, /f v/ intervals)."""
+    """(tuck events, /f v/ intervals)."""
     roll = col(curves, names, "mouthRollLower")
-    return _interval_hits(roll, phones, LABIODENTALS, fps, lambda r: r >= roll_min)
+    return _interval_hits(roll, phones, LABIODENTALS, fps, lambda r: r >= roll_min,
+                          release=lambda r: r <= 0.5 * roll_min)
 
 
-def rounding(curves, names, fps, phones, round_min=ROUND_MIN):
+def rounding(curves, names, fps, phones, round_min=ROUND_MIN, contrast=ROUND_CONTRAST):
     """(rounded intervals, /w uw ow/ intervals)."""
     rnd = col(curves, names, "mouthPucker") + col(curves, names, "mouthFunnel")
-    return _interval_hits(rnd, phones, ROUNDED, fps, lambda r: r >= round_min)
+    floor = float(np.median(rnd)) + contrast if rnd.size else 0.0
+    return _interval_hits(rnd, phones, ROUNDED, fps, lambda r: (r >= round_min) & (r >= floor))
 
 
 def rate(hits_total_pairs):
