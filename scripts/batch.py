@@ -384,6 +384,7 @@ class SceneState:
         self.actions = set(bpy.data.actions)
         self.sounds = set(bpy.data.sounds)
         self.modifiers = [m.name for m in obj.modifiers]
+        self.shown = {m.name: (m.show_viewport, m.show_render) for m in obj.modifiers}  # existing=KEEP hides old caches
         key = obj.data.shape_keys
         self.values = {kb.name: kb.value for kb in key.key_blocks} if key else {}
         # bpy hands out a new wrapper per access, so owners are keyed by role, not by id()
@@ -427,6 +428,8 @@ class SceneState:
         import bpy
         for m in self.new_modifiers():
             self.obj.modifiers.remove(m)
+        for m in self.obj.modifiers:
+            m.show_viewport, m.show_render = self.shown.get(m.name, (m.show_viewport, m.show_render))
         key = self.obj.data.shape_keys
         self._restore_anim(self.obj, "object")
         if key is not None:
@@ -587,34 +590,46 @@ def run_workers(job, entries, jobs, report, timing):
                                 stdin=subprocess.DEVNULL)
         procs.append({"proc": proc, "log": log, "results": results, "offset": 0, "chunk": chunk,
                       "done": set(), "spawn": spawn, "ready": None, "k": k})
-    while procs:
-        for w in list(procs):
-            finished = w["proc"].poll() is not None
-            with open(w["results"]) as f:
-                f.seek(w["offset"])
-                text = f.read()
-            complete = text[:text.rfind("\n") + 1]
-            w["offset"] += len(complete.encode())
-            for line in complete.splitlines():
-                record = json.loads(line)
-                if record.pop("event") == "ready":
-                    w["ready"] = record["t"]
-                else:
-                    w["done"].add(record["name"])
-                    report(record)
-            if finished:
-                w["log"].close()
-                code = w["proc"].returncode
-                for entry in w["chunk"]:
-                    if entry["name"] not in w["done"]:
-                        remove_outputs(Path(job["out"]), entry["name"], job["mode"])
-                        report({"name": entry["name"], "file": entry["file"], "status": "FAILED",
-                                "duration": entry.get("duration"),
-                                "message": f"worker {w['k']} exited with code {code} first; see {w['log'].name}"})
-                timing["workers"].append({"spawn": w["spawn"], "ready": w["ready"], "exit": time.time(),
-                                          "files": len(w["chunk"]), "code": code})
-                procs.remove(w)
-        time.sleep(0.05)
+    try:
+        while procs:
+            for w in list(procs):
+                finished = w["proc"].poll() is not None
+                with open(w["results"]) as f:
+                    f.seek(w["offset"])
+                    text = f.read()
+                complete = text[:text.rfind("\n") + 1]
+                w["offset"] += len(complete.encode())
+                for line in complete.splitlines():
+                    record = json.loads(line)
+                    if record.pop("event") == "ready":
+                        w["ready"] = record["t"]
+                    else:
+                        w["done"].add(record["name"])
+                        report(record)
+                if finished:
+                    w["log"].close()
+                    code = w["proc"].returncode
+                    for entry in w["chunk"]:
+                        if entry["name"] not in w["done"]:
+                            remove_outputs(Path(job["out"]), entry["name"], job["mode"])
+                            report({"name": entry["name"], "file": entry["file"], "status": "FAILED",
+                                    "duration": entry.get("duration"),
+                                    "message": f"worker {w['k']} exited with code {code} first; see {w['log'].name}"})
+                    timing["workers"].append({"spawn": w["spawn"], "ready": w["ready"], "exit": time.time(),
+                                              "files": len(w["chunk"]), "code": code})
+                    procs.remove(w)
+            time.sleep(0.05)
+    except BaseException:  # Ctrl-C or a crash here: no orphaned Blenders keep writing into --out
+        for w in procs:
+            w["proc"].kill()
+            w["proc"].wait()
+        raise
+
+
+def has_animation(obj):
+    key = obj.data.shape_keys
+    action = key.animation_data.action if key is not None and key.animation_data is not None else None
+    return action is not None or any(m.type == "MESH_CACHE" for m in obj.modifiers)
 
 
 def assemble(job, done, obj):
@@ -635,7 +650,10 @@ def assemble(job, done, obj):
     if first is None:
         return
     action, row = first
-    if action is not None and obj.data.shape_keys:
+    key = obj.data.shape_keys
+    if key is not None and key.animation_data is not None and key.animation_data.action is not None:
+        return  # the head's own animation stays as it was; the takes wait in the file (fake users)
+    if action is not None and key is not None:
         key = obj.data.shape_keys
         key.animation_data_create().action = action
         if hasattr(key.animation_data, "action_slot") and key.animation_data.action_slot is None and action.slots:
@@ -672,6 +690,10 @@ def main(argv):
         meshes = ", ".join(sorted(o.name for o in bpy.data.objects if o.type == "MESH")) or "none"
         raise UsageError(f"no mesh object named {args.object!r} in {scene_path.name}; meshes: {meshes}")
     kwargs = generate_kwargs(style, options)
+    if has_animation(obj) and "existing" in operator_properties() and "existing" not in kwargs:
+        # the operator's default (STOP) would refuse every file; each take is made beside the old animation
+        kwargs["existing"] = "KEEP"
+        print(f"{PREFIX} {args.object} already has animation: it stays, and each take is made with existing=KEEP")
     scene = bpy.context.scene
     if args.fps:
         scene.render.fps = max(1, round(args.fps))

@@ -56,6 +56,17 @@ def make_scene(blender, blend):
     subprocess.run(cmd, check=True, capture_output=True)
 
 
+def install_extension(tmp):
+    """Debian's Blender runs Python 3.13: Parley goes in as the built zip (its 3.13 wheels), installed with
+    Blender's own installer into a throw-away user folder."""
+    dist = tmp / "dist"
+    subprocess.run([sys.executable, str(REPO / "scripts" / "build_extension.py"), "--platforms", "linux-x64",
+                    "--out", str(dist)], check=True, capture_output=True, cwd=REPO)
+    os.environ["BLENDER_USER_RESOURCES"] = str(tmp / "user")  # chroot_blender.sh passes it on
+    subprocess.run(["bash", str(CHROOT_BLENDER), "--command", "extension", "install-file", "-r", "user_default",
+                    "-e", *map(str, dist.glob("*.zip"))], check=True, capture_output=True)
+
+
 def make_clips(folder, n, seed=0):
     rng = np.random.default_rng(seed)
     durations = rng.uniform(3.0, 8.0, n)
@@ -79,7 +90,8 @@ def measure(blender, scene, audio, out, jobs, mode, extension):
     animate = sum(f["seconds"] or 0.0 for f in files if f["status"] == "ok")
     prepare = t["ready"] - t["extension_loaded"]
     merge = t["end"] - t["animate_end"]
-    return {"jobs": jobs, "code": res.returncode, "wall": wall, "startup": startup, "animate": animate,
+    failures = [f"{f['file']}: {f.get('message')}" for f in files if f["status"] == "FAILED"]
+    return {"jobs": jobs, "code": res.returncode, "failures": failures, "wall": wall, "startup": startup, "animate": animate,
             "prepare": prepare, "merge": merge, "ok": sum(f["status"] == "ok" for f in files),
             "failed": sum(f["status"] == "FAILED" for f in files), "blender_version": summary["settings"]["blender"],
             "stderr": res.stderr[-2000:], "stdout": res.stdout[-2000:]}
@@ -89,7 +101,8 @@ def report(rows, args, audio_seconds, command):
     lines = ["# Batch benchmark", "",
              f"{args.clips} clips of 3-8 s ({audio_seconds:.0f} s of audio, 30 fps, mode `{args.mode}`) on the FLAME "
              f"template head, Blender {rows[0]['blender_version']} ({'Debian binary in the chroot' if args.blender == 'chroot' else 'bpy module'}), "
-             f"{os.cpu_count()} CPU cores shared with other work, {platform.processor() or platform.machine()}.", "",
+             f"{os.cpu_count()} CPU cores shared with other work (load average {args.load:.1f} at the start), "
+             f"{platform.processor() or platform.machine()}.", "",
              "```", command, "```", "",
              "| jobs | wall s | clips/min | audio s per wall s | starting Blender | preparing | animating | merging | ok | failed |",
              "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
@@ -115,6 +128,7 @@ def main():
     p.add_argument("--extension", help="passed to batch.py --extension")
     p.add_argument("--out", default=str(REPO / "benchmarks" / "batch.md"))
     args = p.parse_args()
+    args.load = os.getloadavg()[0]
     if not (FLAME / "flame_template.ply").is_file():
         sys.exit(f"bench_batch: no FLAME head in {FLAME}; set PARLEY_FLAME_DIR")
     with tempfile.TemporaryDirectory(prefix="parley-bench-") as tmp:
@@ -122,12 +136,16 @@ def main():
         scene, audio = tmp / "scene.blend", tmp / "audio"
         audio.mkdir()
         make_scene(args.blender, scene)
+        if args.blender == "chroot" and not args.extension:
+            install_extension(tmp)
         audio_seconds = make_clips(audio, args.clips)
         rows = []
         for jobs in args.jobs:
             r = measure(args.blender, scene, audio, tmp / f"out{jobs}", jobs, args.mode, args.extension)
             print(f"jobs={jobs}: exit {r['code']}, {r['ok']} ok, {r['failed']} failed, wall {r['wall']:.1f} s, "
                   f"startup {r['startup']:.1f} s, animate {r['animate']:.1f} s", flush=True)
+            for line in r["failures"][:3]:
+                print("  FAILED", line, file=sys.stderr)
             if r["code"] not in (0, 1):
                 print(r["stdout"], r["stderr"], file=sys.stderr)
                 sys.exit(f"bench_batch: batch.py failed with exit code {r['code']}")

@@ -119,6 +119,20 @@ def test_real_extension_with_bpy(clips, tmp_path, model_dir):
     for pc2 in (one / "parley").iterdir():
         assert pc2.read_bytes() == (two / "parley" / pc2.name).read_bytes()
 
+    # a head that already plays an Action (the first output): its animation stays, the new take joins it
+    extra = tmp_path / "more"
+    extra.mkdir()
+    write_wav(extra / "retake.wav", speechlike(1.0, seed=99))
+    three = tmp_path / "three"
+    res = run_batch(["--scene", str(one / "scene.blend"), "--object", "head", "--audio", str(extra),
+                     "--out", str(three), *args[args.index("--mode"):]])
+    assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-4000:]
+    assert "existing=KEEP" in res.stdout
+    before, after = dump_blend(one / "scene.blend"), dump_blend(three / "scene.blend")
+    assert sorted(after["actions"]) == ["line_0", "line_1", "retake"]
+    assert after["assigned"] == before["assigned"] == "line_0"
+    assert after["actions"]["line_0"] == before["actions"]["line_0"]
+
 
 def build_linux_zip(tmp_path, model_dir):
     builder = REPO / "scripts" / "build_extension.py"
