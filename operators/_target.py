@@ -46,7 +46,7 @@ def describe(obj):
     if keys:
         return ARKIT, f"has ARKit shape keys ({len(keys)} of {len(RIG_NAMES)}): will drive them directly"
     if is_flame(obj):
-        return FLAME, "FLAME head: Generate builds the rig (or Build rig now)"
+        return FLAME, "FLAME head: no rig yet (Generate builds it)"
     mesh = obj.data
     return NOT_FLAME, (f"not FLAME topology: {len(mesh.vertices)} vertices, {len(mesh.polygons)} faces "
                        f"(FLAME has {FLAME_VERTICES} and {FLAME_TRIANGLES}); no ARKit shape keys")

@@ -33,7 +33,7 @@ class PARLEY_PT_main(bpy.types.Panel):
         col.scale_y = 1.5
         props = col.operator("parley.generate", text="Generate", icon="PLAY_SOUND")
         props.mode = settings.mode  # the button's tooltip and redo panel show the real mode
-        layout.label(text="Progress shows in the status bar; Esc cancels", icon="INFO")
+        layout.label(text="Esc cancels a running take", icon="INFO")
 
 
 class _Sub:
