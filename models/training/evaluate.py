@@ -357,6 +357,8 @@ def target_rows(res):
                 c, g = clean["jitter"], deg["jitter"]
                 loss = relative_loss(c, g, False)
                 ok, shown = loss <= DEGRADE_MAX_LOSS, f"jitter {g:.2f} /s^2 (clean {c:.2f}, {loss:+.0%})"
+            elif hib and not c > 0:                # nothing to lose: not a pass
+                ok, shown = False, f"{fmt(key, g)} (clean {fmt(key, c)}: nothing to keep)"
             else:
                 loss = relative_loss(c, g, hib)
                 ok, shown = loss <= DEGRADE_MAX_LOSS, f"{fmt(key, g)} (clean {fmt(key, c)}, loss {loss:+.0%})"
