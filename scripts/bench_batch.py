@@ -75,8 +75,10 @@ def make_clips(folder, n, seed=0):
     return float(durations.sum())
 
 
-def measure(blender, scene, audio, out, jobs, mode, extension):
+def measure(blender, scene, audio, out, jobs, mode, extension, threads):
     args = ["--object", "head", "--audio", str(audio), "--out", str(out), "--mode", mode, "--jobs", str(jobs)]
+    if threads != "auto":
+        args += ["--option", f"threads={threads}"]
     if extension:
         args += ["--extension", extension]
     t0 = time.time()
@@ -91,7 +93,7 @@ def measure(blender, scene, audio, out, jobs, mode, extension):
     prepare = t["ready"] - t["extension_loaded"]
     merge = t["end"] - t["animate_end"]
     failures = [f"{f['file']}: {f.get('message')}" for f in files if f["status"] == "FAILED"]
-    return {"jobs": jobs, "code": res.returncode, "failures": failures, "wall": wall, "startup": startup, "animate": animate,
+    return {"jobs": jobs, "threads": threads, "code": res.returncode, "failures": failures, "wall": wall, "startup": startup, "animate": animate,
             "prepare": prepare, "merge": merge, "ok": sum(f["status"] == "ok" for f in files),
             "failed": sum(f["status"] == "FAILED" for f in files), "blender_version": summary["settings"]["blender"],
             "stderr": res.stderr[-2000:], "stdout": res.stdout[-2000:]}
@@ -104,12 +106,13 @@ def report(rows, args, audio_seconds, command):
              f"{os.cpu_count()} CPU cores shared with other work (load average {args.load:.1f} at the start), "
              f"{platform.processor() or platform.machine()}.", "",
              "```", command, "```", "",
-             "| jobs | wall s | clips/min | audio s per wall s | starting Blender | preparing | animating | merging | ok | failed |",
-             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "| jobs | model threads | wall s | clips/min | audio s per wall s | starting Blender | preparing | animating "
+             "| merging | ok | failed |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         total = r["startup"] + r["prepare"] + r["animate"] + r["merge"]
         share = lambda x: f"{x:.1f} s ({100 * x / total:.0f}%)"
-        lines.append(f"| {r['jobs']} | {r['wall']:.1f} | {60 * r['ok'] / r['wall']:.1f} | {audio_seconds / r['wall']:.1f} "
+        lines.append(f"| {r['jobs']} | {r['threads']} | {r['wall']:.1f} | {60 * r['ok'] / r['wall']:.1f} | {audio_seconds / r['wall']:.1f} "
                      f"| {share(r['startup'])} | {share(r['prepare'])} | {share(r['animate'])} | {share(r['merge'])} "
                      f"| {r['ok']} | {r['failed']} |")
     lines += ["", "Shares are of the summed process time (all Blender processes together). Starting Blender: from",
@@ -125,6 +128,8 @@ def main():
     p.add_argument("--blender", choices=["chroot", "bpy"], default="chroot" if not chroot_skip_reason() else "bpy")
     p.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
     p.add_argument("--mode", default="shapekeys", choices=["shapekeys", "cache", "both"])
+    p.add_argument("--threads", nargs="+", default=["auto"],
+                   help="onnxruntime threads per process (the operator's threads property); auto: the preferences")
     p.add_argument("--extension", help="passed to batch.py --extension")
     p.add_argument("--out", default=str(REPO / "benchmarks" / "batch.md"))
     args = p.parse_args()
@@ -140,9 +145,10 @@ def main():
             install_extension(tmp)
         audio_seconds = make_clips(audio, args.clips)
         rows = []
-        for jobs in args.jobs:
-            r = measure(args.blender, scene, audio, tmp / f"out{jobs}", jobs, args.mode, args.extension)
-            print(f"jobs={jobs}: exit {r['code']}, {r['ok']} ok, {r['failed']} failed, wall {r['wall']:.1f} s, "
+        for threads, jobs in [(t, j) for t in args.threads for j in args.jobs]:
+            r = measure(args.blender, scene, audio, tmp / f"out{jobs}-{threads}", jobs, args.mode, args.extension,
+                        threads)
+            print(f"jobs={jobs} threads={threads}: exit {r['code']}, {r['ok']} ok, {r['failed']} failed, wall {r['wall']:.1f} s, "
                   f"startup {r['startup']:.1f} s, animate {r['animate']:.1f} s", flush=True)
             for line in r["failures"][:3]:
                 print("  FAILED", line, file=sys.stderr)
