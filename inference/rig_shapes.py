@@ -89,13 +89,18 @@ class ShapeBuilder:
 
     # ---- lips ------------------------------------------------------------------------------
     def lips(self):
+        """Lip shapes: every lip vertex (within LIP_DEPTH of the inner loop, through the lip) is a
+        handle moved by the shape's definition at its (u = across the mouth, upper/lower, depth);
+        the skin around follows biharmonically and fades out by FREE_DEPTH."""
         r, p = self.r, self.r.p
-        loop = np.r_[r.upper_loop, r.lower_loop[1:-1]]
-        # upper-ness from the height above the lips' mid-line: continuous through the corners, so
-        # where the loop's sampling differs left and right the shapes still mirror each other
-        gap = self._gap_at(p[loop, 0])
-        is_up = np.clip(0.5 + (p[loop, 1] - self._midline_at(p[loop, 0])) / np.maximum(gap, 2.0), 0, 1)
+        LIP_DEPTH, FREE_DEPTH = 26.0, 50.0
+        loop = np.flatnonzero(r.d_mouth < LIP_DEPTH)
+        with np.errstate(invalid="ignore"):
+            is_up = smoothstep(np.nan_to_num((r.d_lower[loop] - r.d_upper[loop]) / 16.0 + 0.5, nan=0.5))
         is_lo = 1 - is_up
+        gap = self._gap_at(p[loop, 0])
+        # depth: 1 on the inner edge, 0 at the lip's outer border (rolls and presses act there)
+        inner = 1 - np.clip(r.d_mouth[loop] / LIP_DEPTH, 0, 1)
         u = r.lip_coordinate(loop)
         xc = r.mouth_centre[0]
         mid = np.clip(1 - u ** 2, 0, 1)
@@ -106,8 +111,8 @@ class ShapeBuilder:
                                     col(z) * np.ones((len(loop), 1))]
         dx = p[loop, 0] - xc
         shapes = {
-            "mouthFunnel": vec(-0.40 * dx, (is_up - is_lo) * 2.5 * mid, 4.0 + 3.0 * mid),
-            "mouthPucker": vec(-0.45 * dx, -(is_up - is_lo) * 0.2 * gap, 5.0 + 4.0 * mid),
+            "mouthFunnel": vec(-0.35 * dx, (is_up - is_lo) * 2.5 * mid, 4.0 + 3.0 * mid),
+            "mouthPucker": vec(-0.38 * dx, -(is_up - is_lo) * 0.2 * gap * mid, 5.0 + 4.0 * mid),
             "mouthSmile_L": vec(5.0 * cl, 6.0 * cl, -3.0 * cl),
             "mouthSmile_R": vec(-5.0 * cr, 6.0 * cr, -3.0 * cr),
             "mouthFrown_L": vec(1.0 * cl, -5.0 * cl, -1.0 * cl),
@@ -116,20 +121,20 @@ class ShapeBuilder:
             "mouthDimple_R": vec(-3.0 * cr, 0.5 * cr, -4.0 * cr),
             "mouthStretch_L": vec(8.0 * cl, -2.0 * cl, -2.0 * cl),
             "mouthStretch_R": vec(-8.0 * cr, -2.0 * cr, -2.0 * cr),
-            "mouthPress_L": vec(0, -(is_up - is_lo) * 0.3 * gap * sl, -1.0 * sl),
-            "mouthPress_R": vec(0, -(is_up - is_lo) * 0.3 * gap * sr, -1.0 * sr),
+            "mouthPress_L": vec(0, -(is_up - is_lo) * (0.3 * gap * inner + 1.0) * mid * sl, -1.5 * sl * mid),
+            "mouthPress_R": vec(0, -(is_up - is_lo) * (0.3 * gap * inner + 1.0) * mid * sr, -1.5 * sr * mid),
             "mouthLowerDown_L": vec(0, -5.0 * is_lo * sl, 1.0 * is_lo * sl),
             "mouthLowerDown_R": vec(0, -5.0 * is_lo * sr, 1.0 * is_lo * sr),
             "mouthUpperUp_L": vec(0, 5.0 * is_up * sl, 1.0 * is_up * sl),
             "mouthUpperUp_R": vec(0, 5.0 * is_up * sr, 1.0 * is_up * sr),
-            "mouthRollLower": vec(0, 0.4 * gap * is_lo * mid, -5.0 * is_lo * mid),
-            "mouthRollUpper": vec(0, -0.4 * gap * is_up * mid, -4.0 * is_up * mid),
-            "mouthShrugLower": vec(0, 0.3 * gap * is_lo + 1.5, 3.0 * is_lo * mid),
+            "mouthRollLower": vec(0, (0.45 * gap * inner + 2.0 * (1 - inner)) * is_lo * mid, -(3.0 + 3.0 * (1 - inner)) * is_lo * mid),
+            "mouthRollUpper": vec(0, -(0.45 * gap * inner + 2.0 * (1 - inner)) * is_up * mid, -(2.5 + 2.5 * (1 - inner)) * is_up * mid),
+            "mouthShrugLower": vec(0, (0.3 * gap * is_lo + 1.5) * mid, 3.0 * is_lo * mid),
             "mouthShrugUpper": vec(0, 3.0 * is_up, 2.0 * is_up * mid),
             "mouthLeft": vec(7.0, 0, -1.0 * u),
             "mouthRight": vec(-7.0, 0, 1.0 * u),
         }
-        free = r.d_mouth < 34.0
+        free = r.d_mouth < FREE_DEPTH
         self._add_family(list(shapes), loop, list(shapes.values()), free)
         self.basis["mouthClose"] = np.zeros((self.n, 3))
         self._close(free)

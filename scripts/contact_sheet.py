@@ -22,7 +22,6 @@ import bpy  # noqa: E402
 from inference.meshio import load_mesh  # noqa: E402
 from inference.rig import build_rig  # noqa: E402
 
-CELL_MM = 175.0
 FACE_BOX = ((-80.0, 80.0), (-140.0, 45.0))  # canonical mm kept in each cell: the face
 COLUMNS = 8
 
@@ -51,7 +50,7 @@ def add_head(name, verts_mm, faces, location, yaw):
     return obj
 
 
-def add_label(text, location):
+def add_label(text, location, size):
     curve = bpy.data.curves.new(text, "FONT")
     curve.body = text
     curve.size = 13.0
@@ -90,6 +89,8 @@ def main(argv=None):
     parser.add_argument("--only", nargs="*", help="render only these shapes")
     parser.add_argument("--weight", type=float, default=1.0)
     parser.add_argument("--cell-px", type=int, default=300)
+    parser.add_argument("--box", type=float, nargs=4, metavar=("X0", "X1", "Y0", "Y1"),
+                        help="canonical mm to show per cell (default: the face); e.g. 0 60 -20 25 for the left eye")
     args = parser.parse_args(argv)
 
     vertices, faces = load_mesh(args.head)
@@ -101,8 +102,11 @@ def main(argv=None):
     frames = rig.decode(curves)
     labels = ["neutral"] + names
     neutral_mm = canonical(rig.neutral.astype(np.float64), rig.meta)
-    (x0, x1), (y0, y1) = FACE_BOX
-    keep = (neutral_mm[:, 0] > x0) & (neutral_mm[:, 0] < x1) & (neutral_mm[:, 1] > y0) & (neutral_mm[:, 1] < y1)
+    (x0, x1), (y0, y1) = FACE_BOX if not args.box else (args.box[:2], args.box[2:])
+    cell = 1.1 * max(x1 - x0, y1 - y0)
+    centre_xy = np.array([(x0 + x1) / 2, (y0 + y1) / 2])
+    keep = (neutral_mm[:, 0] > x0) & (neutral_mm[:, 0] < x1) & (neutral_mm[:, 1] > y0) & (neutral_mm[:, 1] < y1) \
+        & (neutral_mm[:, 2] > -60.0)  # the face, not the back of the skull behind it
     faces = faces[keep[faces].all(1)]
 
     bpy.ops.wm.read_factory_settings(use_empty=True)
@@ -114,14 +118,15 @@ def main(argv=None):
             for obj in list(bpy.data.objects):
                 bpy.data.objects.remove(obj)
             for i, label in enumerate(labels):
-                cx, cz = (i % COLUMNS) * CELL_MM, -(i // COLUMNS) * CELL_MM
-                add_head(label, canonical(frames[i].astype(np.float64), rig.meta), faces,
-                         (cx, 0.0, cz + 45.0), yaw)
-                add_label(label, (cx, -150.0, cz - 84.0))
+                cx, cz = (i % COLUMNS) * cell, -(i // COLUMNS) * cell
+                pts = canonical(frames[i].astype(np.float64), rig.meta)
+                pts[:, :2] -= centre_xy
+                add_head(label, pts, faces, (cx, 0.0, cz), yaw)
+                add_label(label, (cx, -150.0, cz - 0.47 * cell), 0.07 * cell)
             width, height = cols * args.cell_px, rows * args.cell_px
-            centre = ((cols - 1) * CELL_MM / 2, -(rows - 1) * CELL_MM / 2)
+            centre = ((cols - 1) * cell / 2, -(rows - 1) * cell / 2)
             path = os.path.join(tmp, view + ".png")
-            render(path, width, height, max(cols, rows * width / height) * CELL_MM, centre)
+            render(path, width, height, max(cols, rows * width / height) * cell, centre)
             image = bpy.data.images.load(path)
             pixels = np.array(image.pixels[:], np.float32).reshape(height, width, 4)
             images.append(pixels)
