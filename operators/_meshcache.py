@@ -79,6 +79,14 @@ def staging_path(final):
     return os.path.join(folder, f".{name}.parley-staging")
 
 
+def normal_permissions(path):
+    """The staging file comes from mkstemp (owner-only); a finished cache gets the usual umask modes."""
+    if os.name == "posix":
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(path, 0o666 & ~mask)
+
+
 def blend_path(path):
     """A path as the modifier should store it: relative to a saved .blend when possible."""
     if bpy.data.filepath:

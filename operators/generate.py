@@ -169,6 +169,7 @@ class GenerateMixin:
                     messages.append(f"Action '{action.name}'")
             if take.want_cache:
                 os.replace(job.cache_path, take.final)
+                _meshcache.normal_permissions(take.final)
                 undo.append(lambda: os.path.exists(take.final) and os.remove(take.final))
                 old_mods = _meshcache.parley_modifiers(obj)
                 if old_mods and self.existing == "REPLACE":

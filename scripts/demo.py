@@ -26,7 +26,7 @@ def main(argv=None):
     p.add_argument("--out", default=str(REPO / "out" / "demo"))
     p.add_argument("--audio", default=str(REPO / "assets" / "demo.wav"))
     p.add_argument("--fps", type=int, default=30)
-    p.add_argument("--size", type=int, default=512)
+    p.add_argument("--size", type=int, default=384)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-video", action="store_true")
     args = p.parse_args(argv)
@@ -37,6 +37,7 @@ def main(argv=None):
     zip_path = demo_scene.build_zip(out / ".dist")
     import bpy
     bpy.ops.wm.read_factory_settings(use_empty=True)
+    bpy.context.preferences.filepaths.save_version = 0  # no .blend1 beside the demo
     with demo_scene.installed(zip_path):
         obj = demo_scene.import_head(head)
         scene = bpy.context.scene
@@ -51,6 +52,7 @@ def main(argv=None):
         if result != {"FINISHED"}:
             raise SystemExit("generate did not finish")
         scene.frame_start = 1
+        scene.frame_end = int(obj.data.shape_keys.animation_data.action.frame_range[1])  # the take, no more
         bpy.ops.wm.save_mainfile()
         print(f"demo: {blend}")
         cache = next(m for m in obj.modifiers if m.type == "MESH_CACHE")
