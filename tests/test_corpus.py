@@ -171,3 +171,13 @@ def test_text_generator_covers_every_phoneme():
     cov = coverage(phones)
     assert cov["phone_coverage"] == 1.0, cov["missing_phones"]
     assert cov["diphone_coverage"] > 0.3
+
+
+@needs_espeak
+def test_plot_utterance_figure(tmp_path):
+    pytest.importorskip("matplotlib")
+    from models.training.plot_utterance import plot
+    corpus.generate(0.001, str(tmp_path / "c"), seed=2, voices=ESPEAK_VOICES, log=lambda *a, **k: None)
+    out = tmp_path / "fig.png"
+    plot(str(tmp_path / "c" / "0000000.npz"), str(out))
+    assert out.stat().st_size > 10_000 and out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
