@@ -282,7 +282,7 @@ class Engine:
 
     def check_voice(self, voice):
         if not self.available():
-            raise EngineMissingError(self.missing_message())
+            raise EngineMissingError(f"{self.missing_message()} (needed for voice {self.name}:{voice})")
         if voice not in self.voices():
             raise VoiceNotInstalledError(
                 f"{self.name} voice {voice!r} is not installed; installed: {', '.join(self.voices()) or 'none'}"
