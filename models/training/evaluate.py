@@ -42,6 +42,7 @@ LIP_METRICS = (
 )
 TARGETS = {"bilabial": 0.90, "rounding": 0.85, "openness": 0.70, "abs_lag": 20.0}
 DEGRADE_MAX_LOSS = 0.15
+BASELINE_CACHE_VERSION = "1"   # bump when degrade() or run_systems() change what the baselines see
 REVERB_RT60 = 0.5          # s, a medium room (direct-to-reverberant ratio drawn by augment.room_impulse)
 
 
@@ -124,8 +125,30 @@ def teacher_energy(audio, fps, n):
     return energy_hint(audio, n, fps=int(round(fps)))
 
 
-def run_systems(model, d, pcm, fps, seed, cache):
-    """{system: [T, 51]} for one utterance and one (possibly degraded) audio."""
+def baseline_key(path, condition, seed):
+    """Cache file name for one shard's baselines: changes when the shard or the code behind them does."""
+    h = hashlib.sha256()
+    h.update(BASELINE_CACHE_VERSION.encode())
+    for name in ("baselines.py", "teacher.py", "phonemes.py", "augment.py", "corpus.py"):
+        with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), name), "rb") as f:
+            h.update(f.read())
+    st = os.stat(path)
+    h.update(f"{os.path.abspath(path)}|{st.st_size}|{st.st_mtime_ns}|{condition}|{seed}".encode())
+    return h.hexdigest()[:24] + ".npz"
+
+
+def run_systems(model, d, pcm, fps, seed, cache, cache_file=None):
+    """{system: [T, 51]} for one utterance and one (possibly degraded) audio.
+
+    The baselines do not depend on the model: with ``cache_file`` they are read from / written to
+    disk, so re-evaluating a new model only runs the model."""
+    if cache_file and os.path.exists(cache_file):
+        with np.load(cache_file) as z:
+            out = {k: z[k] for k in ("jaw_flap", "rhubarb_like", "ceiling")}
+            phones = [(float(a), float(b), str(c)) for a, b, c in zip(z["ph_start"], z["ph_end"], z["ph_label"])]
+        if model is not None:
+            out = {"model": model(pcm, d["sr"], fps, d["style_dict"], seed), **out}
+        return out, phones
     sr, dur = d["sr"], d["audio"].size / d["sr"]
     T = d["curves"].shape[0]
     style = d["style_dict"]
@@ -142,6 +165,12 @@ def run_systems(model, d, pcm, fps, seed, cache):
     if "ceiling" not in cache:                        # true phones: independent of the audio condition
         cache["ceiling"] = B.ceiling(d["phones"], fps, dur, style, seed, teach=teach_e)
     out["ceiling"] = cache["ceiling"]
+    if cache_file:
+        tmp = cache_file + ".part.npz"
+        np.savez(tmp, jaw_flap=out["jaw_flap"], rhubarb_like=out["rhubarb_like"], ceiling=out["ceiling"],
+                 ph_start=np.array([p[0] for p in phones]), ph_end=np.array([p[1] for p in phones]),
+                 ph_label=np.array([p[2] for p in phones]))
+        os.replace(tmp, cache_file)
     return out, phones
 
 
@@ -658,6 +687,8 @@ def main(argv=None):
     ap.add_argument("--conditions", default=",".join(CONDITIONS))
     ap.add_argument("--style-utts", type=int, default=4, help="utterances for the seed/slider checks")
     ap.add_argument("--seeds", type=int, default=10)
+    ap.add_argument("--cache", default=None,
+                    help="folder to keep the baselines' curves in (they do not depend on the model)")
     ap.add_argument("--blink-utts", type=int, default=20,
                     help="utterances (x 10 seeds) for the random-process sliders (blinks, brows)")
     ap.add_argument("--seed", type=int, default=0, help="seed for the degradations and takes")
@@ -670,6 +701,8 @@ def main(argv=None):
         pass
     corpus = args.corpus or default_corpus()
     conditions = [c for c in args.conditions.split(",") if c]
+    if args.cache:
+        os.makedirs(args.cache, exist_ok=True)
     model = None if args.model.lower() == "none" else ModelSystem(args.model)
     paths = held_out_shards(corpus, args.max_utts)
     utts = [load(p) for p in paths]
@@ -683,7 +716,8 @@ def main(argv=None):
         cache = {}
         for cond in conditions:
             pcm = degrade(d["audio"], d["sr"], cond, [args.seed, i, CONDITIONS.index(cond)])
-            out, rec = run_systems(model, d, pcm, fps, args.seed, cache)
+            cfile = (os.path.join(args.cache, baseline_key(paths[i], cond, args.seed)) if args.cache else None)
+            out, rec = run_systems(model, d, pcm, fps, args.seed, cache, cfile)
             phone_acc.setdefault(cond, []).append(phone_frame_accuracy(d["phones"], rec, fps, d["curves"].shape[0]))
             for s, c in out.items():
                 accs.setdefault((s, cond), Acc(max_lag)).add(c, d, max_lag)
