@@ -19,10 +19,11 @@ command -v debootstrap >/dev/null || {
 }
 
 if [ ! -f "$DIR/.parley-debootstrap-done" ]; then
-  echo "setup_blender_chroot: debootstrap trixie into $DIR (a few minutes; log: $DIR.debootstrap.log)"
+  log=$(mktemp /tmp/parley-debootstrap.XXXXXX.log)
+  echo "setup_blender_chroot: debootstrap trixie into $DIR (a few minutes; log: $log)"
   mkdir -p "$DIR"
-  debootstrap --variant=minbase trixie "$DIR" "$MIRROR" >"$DIR.debootstrap.log" 2>&1 \
-    || { tail -n 20 "$DIR.debootstrap.log" >&2; echo "setup_blender_chroot: debootstrap failed" >&2; exit 1; }
+  debootstrap --variant=minbase trixie "$DIR" "$MIRROR" >"$log" 2>&1 \
+    || { tail -n 20 "$log" >&2; echo "setup_blender_chroot: debootstrap failed" >&2; exit 1; }
   touch "$DIR/.parley-debootstrap-done"
 fi
 cp -L /etc/resolv.conf "$DIR/etc/resolv.conf" 2>/dev/null || true
