@@ -116,7 +116,7 @@ class TakeJob:
         if isinstance(self.rig_source, tuple):
             t = clock()
             self._set("building the rig", animate_to, animate_to + 0.15)
-            self.rig = build_rig(*self.rig_source)
+            self.rig = _runtime.cached_rig(self.rig_source, build_rig)
             self.seconds["rig"] = clock() - t
         elif isinstance(self.rig_source, Rig):
             self.rig = self.rig_source

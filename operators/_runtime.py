@@ -71,9 +71,29 @@ def get_model(path, device="cpu", threads=0):
         return model, list(dict.fromkeys(lines))
 
 
+_RIGS = {}
+
+
+def cached_rig(source, build):
+    """The rig of (vertices, triangles), built once per distinct geometry this session (a few kept)."""
+    import hashlib
+    vertices, triangles = source
+    digest = hashlib.sha1(vertices.tobytes() + triangles.tobytes()).hexdigest()
+    with _LOCK:
+        rig = _RIGS.get(digest)
+    if rig is None:
+        rig = build(vertices, triangles)
+        with _LOCK:
+            while len(_RIGS) >= 4:
+                _RIGS.pop(next(iter(_RIGS)))
+            _RIGS[digest] = rig
+    return rig
+
+
 def clear():
     with _LOCK:
         _MODELS.clear()
+        _RIGS.clear()
 
 
 class _ListHandler(logging.Handler):

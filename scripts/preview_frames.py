@@ -66,6 +66,8 @@ def main(argv=None):
     p.add_argument("--phones", default=str(REPO / "assets" / "demo_phones.json"))
     p.add_argument("--out", default=str(REPO / "out" / "demo" / "frames"))
     p.add_argument("--zoom", type=float, default=1.6, help="closer on the mouth than the preview video")
+    p.add_argument("--poses", action="store_true",
+                   help="render the rig's own target shapes for the three phones instead of the take (rig check)")
     args = p.parse_args(argv)
     import bpy
     bpy.ops.wm.open_mainfile(filepath=str(Path(args.blend).absolute()))
@@ -85,6 +87,8 @@ def main(argv=None):
     if hasattr(scene.render.image_settings, "media_type"):
         scene.render.image_settings.media_type = "IMAGE"
         scene.render.image_settings.file_format = "PNG"
+    if args.poses:
+        return render_poses(obj, scene, out)
     report = {}
     for label, pick in picks.items():
         scene.frame_set(pick["frame"])
@@ -100,7 +104,33 @@ def main(argv=None):
     return 0
 
 
-def sheet(out, report):
+POSES = {"rest": {}, "P": {"jawOpen": 0.15, "mouthClose": 0.15, "mouthPress_L": 0.5, "mouthPress_R": 0.5},
+         "UW": {"jawOpen": 0.1, "mouthFunnel": 0.35, "mouthPucker": 0.6}, "AA": {"jawOpen": 0.75}}
+
+
+def render_poses(obj, scene, out):
+    """Set the shape keys by hand (no take) and render: shows what the rig can do at each phone."""
+    import bpy
+    key = obj.data.shape_keys
+    key.animation_data.action = None
+    for mod in obj.modifiers:
+        if mod.type == "MESH_CACHE":
+            mod.show_render = mod.show_viewport = False
+    report = {}
+    for label, values in POSES.items():
+        for kb in key.key_blocks[1:]:
+            kb.value = values.get(kb.name, 0.0) if not kb.name.endswith(("_sq", "_jawOpen")) else kb.value
+        scene.frame_set(scene.frame_start)
+        path = out / f"pose_{label.lower()}.png"
+        scene.render.filepath = str(path)
+        bpy.ops.render.render(write_still=True)
+        report[label] = {"frame": "pose", "png": path.name, "curves": values}
+    (out / "poses.json").write_text(json.dumps(report, indent=1))
+    sheet(out, report, name="poses.png")
+    return 0
+
+
+def sheet(out, report, name="frames.png"):
     try:
         import matplotlib
         matplotlib.use("Agg")
@@ -117,8 +147,8 @@ def sheet(out, report):
         ax.set_title(f"/{label.lower()}/ {what}\nframe {r['frame']}", fontsize=11)
         ax.axis("off")
     fig.tight_layout(rect=(0, 0, 1, 0.95))
-    fig.savefig(out / "frames.png", dpi=80)
-    print(f"frames: {out / 'frames.png'}")
+    fig.savefig(out / name, dpi=80)
+    print(f"frames: {out / name}")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
 """Helpers for the Blender tests: FLAME heads imported like an artist would, test audio, evaluation."""
 import os
+import shutil
 import struct
 import sys
+import tempfile
 import wave
 from pathlib import Path
 
@@ -69,3 +71,31 @@ def read_pc2(path):
         data = np.fromfile(f, "<f4").reshape(n, nv, 3)
     assert sig == b"POINTCACHE2\0" and version == 1
     return data, start, rate
+
+
+def installed_extension(zip_path):
+    """Context manager: the zip installed with Blender's installer into a temporary repository, enabled.
+
+    A repository of its own (custom directory) keeps the user's extensions untouched; removing it
+    afterwards unregisters the extension, so each test module starts from a clean Blender.
+    """
+    import contextlib
+
+    @contextlib.contextmanager
+    def manager():
+        folder = tempfile.mkdtemp(prefix="parley-repo-")
+        repos = bpy.context.preferences.extensions.repos
+        repo = repos.new(name="parley_test", module="parley_test", custom_directory=folder, source="USER")
+        try:
+            result = bpy.ops.extensions.package_install_files(filepath=str(zip_path), repo=repo.module,
+                                                              enable_on_install=True)
+            assert result == {"FINISHED"}, result
+            name = f"bl_ext.{repo.module}.parley"
+            assert name in bpy.context.preferences.addons.keys(), "the extension did not enable"
+            yield name
+        finally:
+            repos.remove(repo)
+            bpy.ops.wm.read_homefile(use_empty=True)
+            shutil.rmtree(folder, ignore_errors=True)
+
+    return manager()

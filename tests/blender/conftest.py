@@ -5,7 +5,6 @@ Each test module installs the zip once (module scope) and removes it again after
 BLENDER_USER_RESOURCES, so the rest of the suite (and its subprocesses) never sees it.
 """
 import os
-import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -20,6 +19,7 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "scripts"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import build_extension  # noqa: E402
+from blender_helpers import installed_extension  # noqa: E402
 
 PLATFORM = {"linux": "linux-x64", "win32": "windows-x64"}.get(sys.platform, "macos-arm64")
 
@@ -48,34 +48,6 @@ def extension_zip(tmp_path_factory):
     except build_extension.BuildError as exc:
         pytest.fail(f"building the extension failed: {exc}")
     return zips[0]
-
-
-def installed_extension(zip_path):
-    """Context manager: the zip installed with Blender's installer into a temporary repository, enabled.
-
-    A repository of its own (custom directory) keeps the user's extensions untouched; removing it
-    afterwards unregisters the extension, so each test module starts from a clean Blender.
-    """
-    import contextlib
-
-    @contextlib.contextmanager
-    def manager():
-        folder = tempfile.mkdtemp(prefix="parley-repo-")
-        repos = bpy.context.preferences.extensions.repos
-        repo = repos.new(name="parley_test", module="parley_test", custom_directory=folder, source="USER")
-        try:
-            result = bpy.ops.extensions.package_install_files(filepath=str(zip_path), repo=repo.module,
-                                                              enable_on_install=True)
-            assert result == {"FINISHED"}, result
-            name = f"bl_ext.{repo.module}.parley"
-            assert name in bpy.context.preferences.addons.keys(), "the extension did not enable"
-            yield name
-        finally:
-            repos.remove(repo)
-            bpy.ops.wm.read_homefile(use_empty=True)
-            shutil.rmtree(folder, ignore_errors=True)
-
-    return manager()
 
 
 @pytest.fixture(scope="module")

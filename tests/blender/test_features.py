@@ -249,7 +249,7 @@ def test_register_unregister_register_leaves_no_trace(addon):
 
 def test_timers_and_modules_are_clean_after_disable(extension_zip):
     """Enabling imports nothing heavy at import time, and disabling unregisters everything."""
-    from conftest import installed_extension
+    from blender_helpers import installed_extension
     with installed_extension(extension_zip) as name:
         assert hasattr(bpy.types.Scene, "parley")
         rig = json.dumps(sorted(k for k in sys.modules if k.startswith(name)))

@@ -2,6 +2,7 @@
 scaled and moved. Shape keys, F-curves, NLA, the .pc2 and the modifier; both modes agree per frame."""
 import json
 import math
+import os
 
 import numpy as np
 import pytest
@@ -71,6 +72,9 @@ def test_both_modes_agree_on_every_frame(addon, tmp_path):
     assert mod.cache_format == "PC2" and mod.filepath == "//parley/take one.pc2"
     assert mod.frame_start == 7 and mod.frame_scale == 1 and mod.time_mode == "FRAME"
     assert mod.play_mode == "SCENE" and mod.deform_mode == "OVERWRITE"
+    if os.name == "posix":  # a finished cache is an ordinary file, not the owner-only staging file
+        mode_bits = os.stat(bpy.path.abspath(mod.filepath)).st_mode & 0o777
+        assert mode_bits & 0o044, oct(mode_bits)
     cache, start, rate = read_pc2(bpy.path.abspath(mod.filepath))
     assert cache.shape == (frames, 5023, 3) and start == 7 and rate == 1
     assert bpy.context.scene.frame_end >= 7 + frames - 1
