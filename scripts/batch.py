@@ -123,12 +123,15 @@ def discover(paths):
     stems = {}
     for path, _ in found:
         stems[path.stem] = stems.get(path.stem, 0) + 1
-    inputs, seen = [], set()
+    inputs, seen = [], {}
     for path, problem in found:
         name = path.stem if stems[path.stem] == 1 else path.name
-        if name in seen:  # the same file given twice
+        if seen.get(name) == path.resolve():  # the same file given twice
             continue
-        seen.add(name)
+        if name in seen:  # outputs are named after files: two different a.wav cannot both be "a"
+            name = str(path)
+            problem = problem or "another input has the same file name; rename one of them"
+        seen[name] = path.resolve()
         inputs.append((name, path, problem))
     return sorted(inputs), ignored
 

@@ -26,6 +26,16 @@ def test_discover_folders_files_and_problems(tmp_path):
     assert [p.name for p in ignored] == ["notes.txt"]
 
 
+def test_two_different_files_with_one_name_fail_instead_of_overwriting(tmp_path):
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "x.wav").write_bytes(folder.encode())
+    inputs, _ = batch.discover([tmp_path / "a", tmp_path / "b"])
+    assert [(name, problem) for name, _, problem in inputs if problem is None] == [("x.wav", None)]
+    clash = [problem for name, _, problem in inputs if problem]
+    assert len(inputs) == 2 and "same file name" in clash[0]
+
+
 def test_key_changes_with_audio_and_settings(tmp_path):
     f = tmp_path / "a.wav"
     f.write_bytes(b"one")
