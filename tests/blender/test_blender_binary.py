@@ -12,6 +12,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 CHROOT_BLENDER = REPO / "scripts" / "chroot_blender.sh"
 DRIVER = Path(__file__).resolve().parent / "binary_driver.py"
+UI_DRIVER = Path(__file__).resolve().parent / "ui_driver.py"
 sys.path.insert(0, str(REPO / "tests"))
 from batch_helpers import chroot_skip_reason  # noqa: E402
 from blender_helpers import flame_path, write_wav  # noqa: E402
@@ -79,3 +80,31 @@ def test_bad_audio_fails_the_process_with_one_line(installed, tmp_path):
     assert run.returncode == 1
     assert "audio file not found" in run.stdout + run.stderr
     assert blend.read_bytes() == before
+
+
+def ui(installed, tmp_path, scenario, seconds):
+    """Blender's real UI under Xvfb, driven by ui_driver.py (modal Generate, Esc, Undo)."""
+    blend = tmp_path / "ui.blend"
+    expr = f"import bpy; bpy.ops.wm.read_homefile(); bpy.ops.wm.save_as_mainfile(filepath={str(blend)!r})"
+    assert blender(["-b", "--python-expr", expr], installed).returncode == 0
+    audio = write_wav(tmp_path / "long take.wav", seconds=seconds, rate=16000)
+    run = blender(["--run", "xvfb-run", "-a", "-s", "-screen 0 1280x800x24", "blender", "--enable-event-simulate",
+                   str(blend), "--python", str(UI_DRIVER), "--", scenario,
+                   str(flame_path("flame_template.ply")), str(audio)], installed, timeout=500)
+    return result_of(run), run
+
+
+def test_ui_esc_cancels_and_leaves_nothing(installed, tmp_path):
+    result, run = ui(installed, tmp_path, "cancel", seconds=600)
+    assert result["invoke"] == ["RUNNING_MODAL"], result
+    assert result["seen_running"] and result["esc_sent"], result
+    assert result["modal"] == [], "the take still ran after Esc"
+    assert result["after"] == result["before"], result
+    assert not list((tmp_path / "parley").glob("*")) if (tmp_path / "parley").exists() else True
+
+
+def test_ui_take_is_one_undo_step(installed, tmp_path):
+    result, run = ui(installed, tmp_path, "undo", seconds=3)
+    assert result["invoke"] == ["RUNNING_MODAL"], result
+    assert result["done"]["action"] and result["done"]["keys"] > 51 and "MESH_CACHE" in result["done"]["modifiers"]
+    assert result["after"] == result["before"], result
