@@ -103,9 +103,9 @@ class PARLEY_PT_output(_Sub, bpy.types.Panel):
         layout.prop(settings, "seed")
         if settings.mode in ("SHAPE_KEYS", "BOTH"):
             layout.prop(settings, "push_to_nla")
-        layout.prop(settings, "existing")
+        layout.prop(settings, "existing", text="Existing")
         if settings.mode in ("MESH_CACHE", "BOTH"):
-            layout.prop(settings, "cache_dir")
+            layout.prop(settings, "cache_dir", text="Cache")
             if not settings.cache_dir:
                 where = "//parley/ next to the .blend" if bpy.data.filepath else \
                     "Parley's user folder until the .blend is saved"
