@@ -16,8 +16,9 @@ The operator is the API: each file is one ``bpy.ops.parley.generate(audio_path=.
 start_frame=..., <style axes>=..., <--option NAME=VALUE>...)`` on HEAD in a scene prepared once (rig
 built, saved as DIR/.parley_work-<host>-<pid>.blend so ``//`` is DIR). Its Action is written to its own part file
 and removed again, so every file starts from the same state: results do not depend on the order or on
-how files are spread over workers. ``--jobs J`` starts J worker processes (each its own Blender, or
-Python with bpy) on slices of the files; the parent then appends the parts in sorted name order.
+how files are spread over workers. ``--jobs J`` splits the files into J slices: this process animates one,
+J-1 worker processes (each its own Blender, or Python with bpy) the others; the parent then
+appends the parts in sorted name order.
 
 Resuming: a file is skipped when its sidecar holds the same key (SHA-256 of the audio bytes and every
 setting, the head's geometry and the extension's version and model) and its outputs are all there.
@@ -578,11 +579,13 @@ def worker_command(job_path, scene):
 
 
 def run_workers(job, entries, jobs, report, timing):
-    """J processes, each with its own Blender; results stream back through one JSON-lines file each."""
+    """J slices: this process animates the first itself, J-1 worker processes (each its own Blender) the
+    others, so one Blender start is saved. Workers report through one JSON-lines file each."""
     work = Path(job["work"])
     work.mkdir(parents=True, exist_ok=True)
+    slices = partition(entries, jobs)
     procs = []
-    for k, chunk in enumerate(partition(entries, jobs)):
+    for k, chunk in enumerate(slices[1:], start=1):
         results = work / f"worker{k}.jsonl"
         results.write_text("")
         job_path = work / f"worker{k}.json"
@@ -594,39 +597,47 @@ def run_workers(job, entries, jobs, report, timing):
         procs.append({"proc": proc, "log": log, "results": results, "offset": 0, "chunk": chunk,
                       "done": set(), "spawn": spawn, "ready": None, "k": k})
     try:
+        for entry in slices[0]:
+            report(animate_one(job, entry, job["kwargs"]))
+            poll_workers(job, procs, report, timing)  # the others' progress between our own files
         while procs:
-            for w in list(procs):
-                finished = w["proc"].poll() is not None
-                with open(w["results"]) as f:
-                    f.seek(w["offset"])
-                    text = f.read()
-                complete = text[:text.rfind("\n") + 1]
-                w["offset"] += len(complete.encode())
-                for line in complete.splitlines():
-                    record = json.loads(line)
-                    if record.pop("event") == "ready":
-                        w["ready"] = record["t"]
-                    else:
-                        w["done"].add(record["name"])
-                        report(record)
-                if finished:
-                    w["log"].close()
-                    code = w["proc"].returncode
-                    for entry in w["chunk"]:
-                        if entry["name"] not in w["done"]:
-                            remove_outputs(Path(job["out"]), entry["name"], job["mode"])
-                            report({"name": entry["name"], "file": entry["file"], "status": "FAILED",
-                                    "duration": entry.get("duration"),
-                                    "message": f"worker {w['k']} exited with code {code} first; see {w['log'].name}"})
-                    timing["workers"].append({"spawn": w["spawn"], "ready": w["ready"], "exit": time.time(),
-                                              "files": len(w["chunk"]), "code": code})
-                    procs.remove(w)
+            poll_workers(job, procs, report, timing)
             time.sleep(0.05)
     except BaseException:  # Ctrl-C or a crash here: no orphaned Blenders keep writing into --out
         for w in procs:
             w["proc"].kill()
             w["proc"].wait()
         raise
+
+
+def poll_workers(job, procs, report, timing):
+    """Read what the workers reported since last time; a worker gone early fails its remaining files."""
+    for w in list(procs):
+        finished = w["proc"].poll() is not None
+        with open(w["results"]) as f:
+            f.seek(w["offset"])
+            text = f.read()
+        complete = text[:text.rfind("\n") + 1]
+        w["offset"] += len(complete.encode())
+        for line in complete.splitlines():
+            record = json.loads(line)
+            if record.pop("event") == "ready":
+                w["ready"] = record["t"]
+            else:
+                w["done"].add(record["name"])
+                report(record)
+        if finished:
+            w["log"].close()
+            code = w["proc"].returncode
+            for entry in w["chunk"]:
+                if entry["name"] not in w["done"]:
+                    remove_outputs(Path(job["out"]), entry["name"], job["mode"])
+                    report({"name": entry["name"], "file": entry["file"], "status": "FAILED",
+                            "duration": entry.get("duration"),
+                            "message": f"worker {w['k']} exited with code {code} first; see {w['log'].name}"})
+            timing["workers"].append({"spawn": w["spawn"], "ready": w["ready"], "exit": time.time(),
+                                      "files": len(w["chunk"]), "code": code})
+            procs.remove(w)
 
 
 def has_animation(obj):

@@ -57,7 +57,7 @@ def test_jobs_two_equals_jobs_one_and_resume_in_blender_43(material, tmp_path):
     assert batch(material, one, "--mode", "both", "--seed", "3").returncode == 0
     res = batch(material, two, "--mode", "both", "--seed", "3", "--jobs", "2")
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
-    assert [w["code"] for w in manifest(two)["timing"]["workers"]] == [0, 0]
+    assert [w["code"] for w in manifest(two)["timing"]["workers"]] == [0]  # plus this process
     assert dump_blend(one / "scene.blend") == dump_blend(two / "scene.blend")
     for pc2 in (one / "parley").iterdir():
         assert pc2.read_bytes() == (two / "parley" / pc2.name).read_bytes()
