@@ -116,9 +116,10 @@ def report(rows, args, audio_seconds, command):
                      f"| {share(r['startup'])} | {share(r['prepare'])} | {share(r['animate'])} | {share(r['merge'])} "
                      f"| {r['ok']} | {r['failed']} |")
     lines += ["", "Shares are of the summed process time (all Blender processes together). Starting Blender: from",
-              "launching the process until the extension is loaded (with --jobs J also each worker's start until it",
-              "has opened the prepared scene and loaded the extension). Animating includes loading the model once per",
-              "process. Preparing: opening the scene, building the rig, saving the working copy.", ""]
+              "launching the process until the extension is loaded, plus with --jobs J each of the J-1 workers' start",
+              "until it has opened the prepared scene and loaded the extension (the batch process animates one slice",
+              "itself). Animating includes loading the model once per process. Preparing: opening the scene, building",
+              "the rig, saving the working copy. Merging: appending the per-file Actions and saving the .blend.", ""]
     return "\n".join(lines)
 
 
