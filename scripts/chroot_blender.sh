@@ -15,8 +15,10 @@ if [ ! -x "$DIR/usr/bin/blender" ]; then
 fi
 [ "$(id -u)" = 0 ] || { echo "chroot_blender: needs root (mount namespace + chroot)" >&2; exit 3; }
 
-binds="$REPO /tmp ${PARLEY_CHROOT_BINDS:-}"
-[ -d "$REPO/../shared" ] && binds="$binds $(cd "$REPO/../shared" && pwd)"
+binds=("$REPO" /tmp)
+[ -d "$REPO/../shared" ] && binds+=("$(cd "$REPO/../shared" && pwd)")
+# shellcheck disable=SC2206
+[ -n "${PARLEY_CHROOT_BINDS:-}" ] && binds+=(${PARLEY_CHROOT_BINDS})
 if [ "${1:-}" = "--run" ]; then shift; else set -- blender "$@"; fi
 
 envs=(PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=${PARLEY_CHROOT_HOME:-/root} LANG=C.UTF-8)
@@ -24,12 +26,16 @@ while IFS='=' read -r name _; do
   case "$name" in BLENDER_*|PARLEY_*|PYTHON*|DISPLAY|XAUTHORITY) envs+=("$name=${!name}") ;; esac
 done < <(env)
 
+# Arguments of the inner shell: chroot dir, working dir, the bind paths, "--", env assignments + command.
 exec unshare --mount --propagation private -- bash -c '
-  d=$1; binds=$2; cwd=$3; shift 3
+  d=$1; cwd=$2; shift 2
   mount --bind /proc "$d/proc" && mount --rbind /dev "$d/dev" || exit 3
-  for b in $binds; do
+  while [ "$1" != "--" ]; do
+    b=$1; shift
     [ -e "$b" ] || continue
-    mkdir -p "$d$b" && mount --rbind "$b" "$d$b" || exit 3
+    if [ -d "$b" ]; then mkdir -p "$d$b"; else mkdir -p "$(dirname "$d$b")" && touch "$d$b"; fi
+    mount --rbind "$b" "$d$b" || exit 3
   done
+  shift
   cd "$d" && exec chroot "$d" /bin/sh -c "cd \"\$0\" 2>/dev/null || cd /; exec /usr/bin/env -i \"\$@\"" "$cwd" "$@"' \
-  chroot_blender "$DIR" "$binds" "$PWD" "${envs[@]}" "$@"
+  chroot_blender "$DIR" "$PWD" "${binds[@]}" -- "${envs[@]}" "$@"
