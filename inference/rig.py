@@ -11,9 +11,11 @@ Model (all arrays in the head's own coordinates and units)::
 linear get correctives: a rotation by ``w*angle`` (jaw opening on its arc about a pivot near the
 jaw joint, eyeballs and lids turning about the eyeball centre) is ``w*B + w^2*C`` where ``B`` is the
 tangent of the arc and ``C`` (the corrective ``<name>_sq``, pair ``(k, k)``) makes weight 1 the exact
-rotation and keeps the path on the arc to second order. ``mouthClose_jawOpen`` (pair jawOpen,
-mouthClose) seals the lips over an open jaw; ``mouthClose`` alone is zero, since with the jaw closed
-the lips are already together.
+rotation and keeps the path on the arc to second order. The rig has 16 correctives:
+``jawOpen_sq``; ``eyeBlink_*_sq``, ``eyeSquint_*_sq``, ``eyeWide_*_sq`` and the eight
+``eyeLook*_sq`` (eyeballs and lids turning, lids pushed clear of the cornea on the way); and
+``mouthClose_jawOpen`` (pair jawOpen, mouthClose), which seals the lips over an open jaw.
+``mouthClose`` alone is zero: with the jaw closed the lips are already together.
 
 In Blender each corrective becomes a shape key named ``corrective_names[c]`` whose value is driven
 by the product of its two source shape keys (``var_a * var_b``), so shape-key mode and

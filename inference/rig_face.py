@@ -157,11 +157,13 @@ def _cheeks(b):
     half = 0.5 * r.mouth_width
     my = r.mouth_centre[1]
     centres = [_surface_point(p, [s * (half + 17), my + 8]) for s in (1, -1)]
-    pinned = np.r_[np.flatnonzero(r.d_mouth < 3.0), r.lid[0]["rim"], r.lid[1]["rim"]]
+    # the lips and the mouth corners stay: the puff is the cheeks'
+    pinned = np.r_[np.flatnonzero(r.d_mouth < 20.0), r.lid[0]["rim"], r.lid[1]["rim"]]
 
     def puff(s, which, idx, fall):
-        return 5.0 * fall[:, None] * n[idx]
-    _patch_family(b, ["cheekPuff"], centres, 16.0, puff, 42.0, pinned)
+        return 4.5 * fall[:, None] * n[idx]
+    _patch_family(b, ["cheekPuff"], centres, 22.0, puff, 50.0, pinned)
+    pinned = np.r_[np.flatnonzero(r.d_mouth < 3.0), r.lid[0]["rim"], r.lid[1]["rim"]]
     eyes = r.eye_centres
     squint_c = [_surface_point(p, [eyes[k, 0], eyes[k, 1] - 22]) for k in range(2)]
 

@@ -31,9 +31,10 @@ def canonical(points, meta):
 
 
 def add_head(name, verts_mm, faces, location, yaw):
-    """One head object in Blender's Z-up: canonical (x left, y up, z forward) -> (x, -z, y)."""
+    """One head object in Blender's Z-up: canonical (x left, y up, z forward) -> (x, -z, y), a proper rotation (no mirroring): the
+    character's left is on the right of the image, as when facing them."""
     mesh = bpy.data.meshes.new(name)
-    v = np.c_[-verts_mm[:, 0], -verts_mm[:, 2], verts_mm[:, 1]]  # facing -Y (towards the camera)
+    v = np.c_[verts_mm[:, 0], -verts_mm[:, 2], verts_mm[:, 1]]  # a rotation: faces -Y, the camera
     mesh.vertices.add(len(v))
     mesh.vertices.foreach_set("co", v.astype(np.float32).ravel())
     mesh.loops.add(faces.size)
