@@ -238,7 +238,7 @@ class GenerateMixin:
             job = take.job
             job.on_progress = printer
             job.run()
-            printer.done()
+            printer.done(job.seconds)
             return self._commit(context, take)
         except Exception as exc:
             return self._fail(take, exc)
@@ -309,13 +309,16 @@ class _ProgressPrinter:
         self.name, self.last = name, (None, -1)
 
     def __call__(self, stage, fraction):
+        if stage == "done":
+            return
         tenth = int(fraction * 10)
         if (stage, tenth) != self.last and (stage != self.last[0] or tenth > self.last[1]):
             self.last = (stage, tenth)
             print(f"parley: {self.name}: {stage} {tenth * 10}%", file=sys.stdout, flush=True)
 
-    def done(self):
-        print(f"parley: {self.name}: done", flush=True)
+    def done(self, seconds):
+        parts = ", ".join(f"{k} {v:.2f} s" for k, v in seconds.items())
+        print(f"parley: {self.name}: done ({parts})", flush=True)
 
 
 def _add_sound(scene, path, start):

@@ -60,7 +60,7 @@ def test_generate_from_background_python_expr(installed, tmp_path):
             "bpy.ops.wm.save_mainfile()")
     gen = blender(["--background", str(blend), "--python-exit-code", "1", "--python-expr", expr], installed)
     assert gen.returncode == 0, gen.stdout[-3000:] + gen.stderr[-3000:]
-    assert "parley: line 1: done" in gen.stdout  # plain progress lines in the background
+    assert "parley: line 1: done (" in gen.stdout  # plain progress lines in the background
     check = result_of(blender(["-b", str(blend), "--python", str(DRIVER), "--", "check"], installed))
     assert check["version"].startswith("4.3")
     assert check["fcurves"] == 51 and check["keyframes"] == check["frames"] == round(2.0 * 24)

@@ -255,3 +255,12 @@ def test_timers_and_modules_are_clean_after_disable(extension_zip):
         rig = json.dumps(sorted(k for k in sys.modules if k.startswith(name)))
         assert "operators.generate" in rig
     assert not hasattr(bpy.types.Scene, "parley")
+
+
+def test_cache_modifier_goes_first_in_the_stack(addon, tmp_path):
+    obj = import_head()
+    obj.modifiers.new("Subdivision", "SUBSURF")
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "stack.blend"))
+    audio = write_wav(tmp_path / "m.wav", seconds=1.0)
+    assert bpy.ops.parley.generate(audio_path=str(audio), mode="MESH_CACHE") == {"FINISHED"}
+    assert [m.type for m in obj.modifiers] == ["MESH_CACHE", "SUBSURF"]
