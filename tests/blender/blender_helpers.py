@@ -99,3 +99,19 @@ def installed_extension(zip_path):
             shutil.rmtree(folder, ignore_errors=True)
 
     return manager()
+
+
+def model_dir():
+    """None when models/parley.onnx ships; else a small random model built with torch (cached in build/)."""
+    if (REPO / "models" / "parley.onnx").is_file() and (REPO / "models" / "parley_style.onnx").is_file():
+        return None
+    folder = REPO / "build" / "test-model"
+    if not (folder / "parley.onnx").is_file():
+        try:
+            import torch  # noqa: F401
+        except ImportError:
+            pytest.skip("models/parley.onnx is not exported yet and torch is missing to build a test model")
+        import subprocess
+        code = "import sys; from models.training.export import build_test_model; build_test_model(sys.argv[1])"
+        subprocess.run([sys.executable, "-c", code, str(folder)], cwd=REPO, check=True, capture_output=True)
+    return folder

@@ -19,32 +19,16 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "scripts"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import build_extension  # noqa: E402
-from blender_helpers import installed_extension  # noqa: E402
+from blender_helpers import installed_extension, model_dir  # noqa: E402
 
 PLATFORM = {"linux": "linux-x64", "win32": "windows-x64"}.get(sys.platform, "macos-arm64")
-
-
-def model_dir_for_tests():
-    """None when models/parley.onnx ships; else a small random model built with torch (cached in build/)."""
-    if (REPO / "models" / "parley.onnx").is_file() and (REPO / "models" / "parley_style.onnx").is_file():
-        return None
-    folder = REPO / "build" / "test-model"
-    if not (folder / "parley.onnx").is_file():
-        try:
-            import torch  # noqa: F401
-        except ImportError:
-            pytest.skip("models/parley.onnx is not exported yet and torch is missing to build a test model")
-        import subprocess
-        code = "import sys; from models.training.export import build_test_model; build_test_model(sys.argv[1])"
-        subprocess.run([sys.executable, "-c", code, str(folder)], cwd=REPO, check=True, capture_output=True)
-    return folder
 
 
 @pytest.fixture(scope="session")
 def extension_zip(tmp_path_factory):
     out = tmp_path_factory.mktemp("dist")
     try:
-        zips = build_extension.build([PLATFORM], out, model_dir_for_tests())
+        zips = build_extension.build([PLATFORM], out, model_dir())
     except build_extension.BuildError as exc:
         pytest.fail(f"building the extension failed: {exc}")
     return zips[0]
