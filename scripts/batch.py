@@ -524,6 +524,9 @@ def animate_one(job, entry, kwargs):
         os.replace(tmp, targets["part"])
         for p in targets.values():
             sidecar["outputs"][p.relative_to(out).as_posix()] = p.stat().st_size
+        if result["duration"] is None and result.get("frames"):  # no decoder here for this format: the take's length
+            render = bpy.context.scene.render
+            result["duration"] = result["frames"] / (render.fps / render.fps_base)
         result.update(status="ok", seconds=time.perf_counter() - t0, frames=result.get("frames"))
         sidecar.update({k: result.get(k) for k in ("duration", "frames", "seconds")})
         write_json_atomic(out / PARTS / f"{name}.json", sidecar)  # last: the file counts as done from here on
