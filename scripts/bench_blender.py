@@ -53,6 +53,7 @@ def speech(path, seconds):
 
 def child(args):
     """One case in this process: prints a JSON line."""
+    demo_scene.isolate_user_folder()
     import bpy
     bpy.ops.wm.read_factory_settings(use_empty=True)
     with demo_scene.installed(args.zip):
@@ -108,6 +109,7 @@ def main(argv=None):
     args = p.parse_args(argv)
     if args.child:
         return child(args)
+    demo_scene.isolate_user_folder()
     work = Path(tempfile.mkdtemp(prefix="parley-bench-"))
     zip_path = demo_scene.build_zip(work / "dist")
     import bpy

@@ -32,6 +32,7 @@ def main(argv=None):
     args = p.parse_args(argv)
     out = Path(args.out).absolute()
     out.mkdir(parents=True, exist_ok=True)
+    demo_scene.isolate_user_folder()
     head = demo_scene.flame_head()
     t0 = time.perf_counter()
     zip_path = demo_scene.build_zip(out / ".dist")

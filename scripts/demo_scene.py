@@ -13,6 +13,18 @@ FLAME = Path(os.environ.get("PARLEY_FLAME_DIR") or REPO / ".." / "shared" / "fla
 PLATFORM = {"linux": "linux-x64", "win32": "windows-x64"}.get(sys.platform, "macos-arm64")
 
 
+def isolate_user_folder():
+    """Give Blender a throw-away user folder (call before ``import bpy``): installing the extension also
+    unpacks its wheels into the user folder's ``extensions/.local``, which must not be the user's own."""
+    if "bpy" in sys.modules:
+        raise RuntimeError("isolate_user_folder() must run before bpy is imported")
+    if not os.environ.get("BLENDER_USER_RESOURCES"):
+        import atexit
+        folder = tempfile.mkdtemp(prefix="parley-blender-user-")
+        os.environ["BLENDER_USER_RESOURCES"] = folder
+        atexit.register(shutil.rmtree, folder, True)
+
+
 def flame_head(name="flame_template.ply"):
     path = FLAME / name
     if not path.is_file():
@@ -54,7 +66,7 @@ def installed(zip_path, keep=False):
         yield f"bl_ext.{repo.module}.parley"
     finally:
         if not keep:
-            repos.remove(repo)
+            uninstall(repos, repo)
             shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -97,7 +109,7 @@ def stage(obj, size=512, fps=30, zoom=1.0):
     shading.single_color = (0.80, 0.62, 0.52)
     shading.show_cavity = True
     shading.cavity_type = "WORLD"
-    scene.display.render_aa = "8"
+    scene.display.render_aa = "FXAA"  # the demo renders on CPU (software GL): keep it quick
     if scene.world is None:
         scene.world = bpy.data.worlds.new("World")
     scene.world.color = (0.08, 0.09, 0.11)
@@ -116,3 +128,14 @@ def video_output(scene, path):
     ff.audio_codec, ff.audio_channels, ff.audio_mixrate = "AAC", "MONO", 48000
     scene.render.use_sequencer = False  # the sound still muxes; the picture comes from the camera
     scene.render.filepath = str(path)
+
+
+def uninstall(repos, repo):
+    """Blender's own uninstall (it also removes the wheels it unpacked into the user folder), then the repo."""
+    import bpy
+    try:
+        bpy.ops.extensions.package_uninstall(repo_directory=repo.directory, repo_index=list(repos).index(repo),
+                                             pkg_id="parley")
+    except (RuntimeError, TypeError) as exc:
+        print(f"uninstalling parley: {exc}")
+    repos.remove(repo)

@@ -69,6 +69,7 @@ def main(argv=None):
     p.add_argument("--poses", action="store_true",
                    help="render the rig's own target shapes for the three phones instead of the take (rig check)")
     args = p.parse_args(argv)
+    demo_scene.isolate_user_folder()
     import bpy
     bpy.ops.wm.open_mainfile(filepath=str(Path(args.blend).absolute()))
     scene = bpy.context.scene

@@ -52,6 +52,8 @@ def outside(args):
         if line.startswith(("screenshot:", "Info: Parley", "Warning", "Error")):
             print(line)
     print("\n".join(f"screenshot: {p}" for p in shots))
+    import shutil
+    shutil.rmtree(work, ignore_errors=True)
     return 0
 
 

@@ -94,7 +94,7 @@ def installed_extension(zip_path):
             assert name in bpy.context.preferences.addons.keys(), "the extension did not enable"
             yield name
         finally:
-            repos.remove(repo)
+            uninstall(repos, repo)
             bpy.ops.wm.read_homefile(use_empty=True)
             shutil.rmtree(folder, ignore_errors=True)
 
@@ -115,3 +115,14 @@ def model_dir():
         code = "import sys; from models.training.export import build_test_model; build_test_model(sys.argv[1])"
         subprocess.run([sys.executable, "-c", code, str(folder)], cwd=REPO, check=True, capture_output=True)
     return folder
+
+
+def uninstall(repos, repo):
+    """Blender's own uninstall (it also removes the wheels it unpacked into the user folder), then the repo."""
+    import bpy
+    try:
+        bpy.ops.extensions.package_uninstall(repo_directory=repo.directory, repo_index=list(repos).index(repo),
+                                             pkg_id="parley")
+    except (RuntimeError, TypeError) as exc:
+        print(f"uninstalling parley: {exc}")
+    repos.remove(repo)

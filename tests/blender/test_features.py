@@ -247,16 +247,6 @@ def test_register_unregister_register_leaves_no_trace(addon):
     assert bpy.ops.parley.generate.get_rna_type().properties.get("style_smile") is not None
 
 
-def test_timers_and_modules_are_clean_after_disable(extension_zip):
-    """Enabling imports nothing heavy at import time, and disabling unregisters everything."""
-    from blender_helpers import installed_extension
-    with installed_extension(extension_zip) as name:
-        assert hasattr(bpy.types.Scene, "parley")
-        rig = json.dumps(sorted(k for k in sys.modules if k.startswith(name)))
-        assert "operators.generate" in rig
-    assert not hasattr(bpy.types.Scene, "parley")
-
-
 def test_cache_modifier_goes_first_in_the_stack(addon, tmp_path):
     obj = import_head()
     obj.modifiers.new("Subdivision", "SUBSURF")
