@@ -700,6 +700,9 @@ def main(argv):
     elif bpy_module_mode() or not bpy.data.filepath:
         raise UsageError("no scene: pass --scene SCENE.blend (or open one: blender --background SCENE.blend ...)")
     scene_path = Path(bpy.data.filepath)
+    if (out / f"{scene_path.stem}.blend").resolve() == scene_path.resolve():
+        raise UsageError(f"--out {args.out} holds the scene itself: the output would replace {scene_path.name}; "
+                         "choose another output folder")
     source = load_extension(args.extension)
     extension_loaded = time.time()
     obj = bpy.data.objects.get(args.object)
@@ -745,6 +748,18 @@ def main(argv):
     run_id = f"{socket.gethostname()}-{os.getpid()}"  # farm tasks may share --out: nothing shared is written
     prepared = out / f"{WORK}-{run_id}.blend"
     bpy.ops.wm.save_as_mainfile(filepath=str(prepared))  # from here on '//' is the output folder
+    try:
+        return run_and_merge(args, inputs, ignored, rows, todo, settings, source, out, obj, scene_path, run_id,
+                             prepared, extension_loaded, kwargs, start_frame)
+    finally:
+        if prepared.exists():
+            prepared.unlink()
+
+
+def run_and_merge(args, inputs, ignored, rows, todo, settings, source, out, obj, scene_path, run_id, prepared,
+                  extension_loaded, kwargs, start_frame):
+    """Animate what is not up to date (here and/or in workers), merge, report; -> the exit code."""
+    import bpy
     timing = {"script_start": SCRIPT_START, "extension_loaded": extension_loaded, "ready": time.time(),
               "workers": []}
     job = {"out": str(out), "object": args.object, "mode": args.mode, "seed": args.seed,
@@ -781,7 +796,6 @@ def main(argv):
         tmp = out / f".{scene_path.stem}-{run_id}.blend.tmp"
         bpy.ops.wm.save_as_mainfile(filepath=str(tmp), copy=True)
         os.replace(tmp, final)
-    prepared.unlink()
     timing["end"] = time.time()
     ordered = [rows[name] for name, _, _ in inputs]
     for r in ordered:

@@ -163,3 +163,11 @@ def test_bad_arguments_exit_two(material, tmp_path):
                      str(material / "audio"), "--out", str(tmp_path / "o"), "--extension", str(STUB)])
     assert res.returncode == 2 and "no mesh object named 'nobody'" in res.stderr
     assert not (tmp_path / "o" / "parley_batch.json").exists()
+    scene_copy = tmp_path / "here" / "scene.blend"  # --out holding the scene would overwrite it
+    scene_copy.parent.mkdir()
+    shutil.copy(material / "scene.blend", scene_copy)
+    before = scene_copy.read_bytes()
+    res = run_batch(["--scene", str(scene_copy), "--object", "head", "--audio", str(material / "audio"),
+                     "--out", str(scene_copy.parent), "--extension", str(STUB)])
+    assert res.returncode == 2 and "would replace scene.blend" in res.stderr
+    assert scene_copy.read_bytes() == before and sorted(p.name for p in scene_copy.parent.iterdir()) == ["scene.blend"]
