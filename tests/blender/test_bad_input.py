@@ -234,3 +234,21 @@ def test_existing_animation_is_never_replaced_silently(head, tmp_path):
 def test_speech_must_be_given(head):
     refused("no speech given", audio_path="", sound_strip="")
     refused("no sound strip named", sound_strip="nope")
+
+
+@pytest.mark.parametrize("fmt, subtype", [("flac", "PCM_16"), ("ogg", "VORBIS"), ("mp3", "MPEG_LAYER_III")])
+def test_compressed_formats_work(head, tmp_path, fmt, subtype):
+    soundfile = pytest.importorskip("soundfile")
+    if fmt.upper() not in soundfile.available_formats() and fmt != "ogg":
+        pytest.skip(f"this libsndfile cannot write {fmt}")
+    wav = write_wav(tmp_path / "src.wav", seconds=1.4, rate=44100, channels=2)
+    data, rate = soundfile.read(str(wav))
+    path = tmp_path / f"take.{fmt}"
+    try:
+        soundfile.write(str(path), data, rate, format=fmt.upper() if fmt != "ogg" else "OGG", subtype=subtype)
+    except Exception as exc:  # libsndfile without that encoder
+        pytest.skip(f"cannot write {fmt} here: {exc}")
+    assert bpy.ops.parley.generate(audio_path=str(path), mode="SHAPE_KEYS") == {"FINISHED"}
+    action = head.data.shape_keys.animation_data.action
+    fps = bpy.context.scene.render.fps / bpy.context.scene.render.fps_base
+    assert abs((action.frame_range[1] - action.frame_range[0] + 1) - 1.4 * fps) <= 2
