@@ -254,3 +254,14 @@ def test_cache_modifier_goes_first_in_the_stack(addon, tmp_path):
     audio = write_wav(tmp_path / "m.wav", seconds=1.0)
     assert bpy.ops.parley.generate(audio_path=str(audio), mode="MESH_CACHE") == {"FINISHED"}
     assert [m.type for m in obj.modifiers] == ["MESH_CACHE", "SUBSURF"]
+
+
+@pytest.mark.parametrize("fps, base", [(30, 1.001), (24, 1.001), (60, 1.0)])
+def test_drop_frame_and_high_frame_rates(addon, tmp_path, fps, base):
+    scene = bpy.context.scene
+    scene.render.fps, scene.render.fps_base = fps, base
+    obj = import_head()
+    audio = write_wav(tmp_path / "r.wav", seconds=2.0)
+    assert bpy.ops.parley.generate(audio_path=str(audio), start_frame=1) == {"FINISHED"}
+    action = obj.data.shape_keys.animation_data.action
+    assert len(_fcurves(action)[0].keyframe_points) == round(2.0 * fps / base)
