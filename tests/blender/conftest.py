@@ -1,9 +1,11 @@
 """Blender-side test fixtures: build the extension zip, install it with Blender's own installer into a
 temporary user folder, and import the FLAME heads the way an artist would (Z-up, scaled, moved).
 
-Each test module installs the zip once (module scope) and removes it again afterwards, restoring
-BLENDER_USER_RESOURCES, so the rest of the suite (and its subprocesses) never sees it.
+Each test module installs the zip once (module scope) into a repository of its own and uninstalls it
+afterwards with Blender's own uninstaller, so later modules (and their subprocesses) never see it.
+Without the bpy module the folder is not collected at all.
 """
+import importlib.util
 import os
 import sys
 import tempfile
@@ -11,15 +13,17 @@ from pathlib import Path
 
 import pytest
 
-if "bpy" not in sys.modules:  # keep Blender's user folder (presets, preferences) away from the real one
-    os.environ["BLENDER_USER_RESOURCES"] = tempfile.mkdtemp(prefix="parley-user-")
-bpy = pytest.importorskip("bpy")
-
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "scripts"))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import build_extension  # noqa: E402
-from blender_helpers import installed_extension, model_dir  # noqa: E402
+if importlib.util.find_spec("bpy") is None:
+    collect_ignore_glob = ["test_*.py"]  # no bpy module in this Python: nothing here can run
+else:
+    if "bpy" not in sys.modules:  # Blender's user folder (presets, unpacked wheels) stays a throw-away one
+        os.environ["BLENDER_USER_RESOURCES"] = tempfile.mkdtemp(prefix="parley-user-")
+    import bpy
+    sys.path.insert(0, str(REPO / "scripts"))
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import build_extension
+    from blender_helpers import installed_extension, model_dir
 
 PLATFORM = {"linux": "linux-x64", "win32": "windows-x64"}.get(sys.platform, "macos-arm64")
 
