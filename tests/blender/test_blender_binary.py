@@ -91,6 +91,7 @@ def ui(installed, tmp_path, scenario, seconds):
     run = blender(["--run", "xvfb-run", "-a", "-s", "-screen 0 1280x800x24", "blender", "--enable-event-simulate",
                    str(blend), "--python", str(UI_DRIVER), "--", scenario,
                    str(flame_path("flame_template.ply")), str(audio)], installed, timeout=500)
+    assert "Traceback" not in run.stdout + run.stderr, run.stdout[-4000:]  # e.g. a panel's draw() failing
     return result_of(run), run
 
 
