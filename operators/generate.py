@@ -280,11 +280,13 @@ class GenerateMixin:
         job = self._take.job
         if event.type == "ESC" and event.value == "PRESS" and not job.done:
             job.cancel()
+        if event.type in _NAVIGATION:  # looking around is fine; editing the head mid-take is not
+            return {"PASS_THROUGH"}
         if event.type != "TIMER" and not job.cancelled():
             return {"RUNNING_MODAL"}
         if not job.done:
             self._status(context)
-            return {"RUNNING_MODAL"}
+            return {"PASS_THROUGH"} if event.type == "TIMER" else {"RUNNING_MODAL"}
         job.join()
         self._end_modal(context)
         if job.error is not None:
@@ -300,6 +302,10 @@ class GenerateMixin:
             self._take.job.join(10.0)
             self._take.job.discard()
             self._end_modal(context)
+
+
+_NAVIGATION = {"MIDDLEMOUSE", "WHEELUPMOUSE", "WHEELDOWNMOUSE", "WHEELINMOUSE", "WHEELOUTMOUSE", "TRACKPADPAN",
+               "TRACKPADZOOM", "MOUSEROTATE", "MOUSEMOVE", "INBETWEEN_MOUSEMOVE", "NDOF_MOTION"}
 
 
 class _ProgressPrinter:
