@@ -82,6 +82,17 @@ def test_tuck_and_rounding():
     assert np.isnan(M.rate([(0, 0)]))
 
 
+def test_gesture_depths():
+    c = blank()
+    put(c, "jawOpen", 0.0, 2.0, 0.3)
+    put(c, "mouthClose", 0.6, 0.7, 0.25)
+    put(c, "mouthRollLower", 0.9, 1.0, 0.4)
+    depth = M.gesture_depths(c, NAMES, FPS, PHONES)
+    assert len(depth["closure"]) == 3 and min(depth["closure"]) == pytest.approx(0.05, abs=1e-6)
+    assert max(depth["closure"]) == pytest.approx(0.3, abs=1e-6)
+    assert depth["tuck"] == [pytest.approx(0.4)] and depth["rounding"] == [0.0]
+
+
 def test_spearman_and_ranks():
     assert list(M.rankdata([3, 1, 2, 2])) == [4.0, 1.0, 2.5, 2.5]
     assert M.spearman([1, 2, 3, 4], [10, 20, 30, 40]) == pytest.approx(1.0)

@@ -195,6 +195,7 @@ class Acc:
         self.open_tokens = {}
         self.xc = np.zeros(2 * max_lag + 1)
         self.jit, self.jit_ref, self.jit_n = 0.0, 0.0, 0
+        self.depth = {}
 
     def add(self, pred, d, max_lag):
         ref, fps, ph = d["curves"], d["fps"], d["phones"]
@@ -208,6 +209,8 @@ class Acc:
         self.rnd.append(M.rounding(pred, NAMES, fps, ph))
         self.open_tokens = M.merge_openness([self.open_tokens, M.vowel_openness(pred, NAMES, fps, ph)])
         self.xc += M.lip_xcorr(pred, ref[:T], NAMES, max_lag)
+        for k, v in M.gesture_depths(pred, NAMES, fps, ph).items():
+            self.depth.setdefault(k, []).extend(v)
         self.jit += M.jitter(pred, NAMES, fps) * (T - 2)
         self.jit_ref += M.jitter(ref[:T], NAMES, fps) * (T - 2)
         self.jit_n += T - 2
@@ -226,6 +229,7 @@ class Acc:
             # roughness match: 0 = as smooth as the teacher; frame noise and a static face both count
             "jitter_dev": abs(math.log2(max(self.jit, 1e-9) / max(self.jit_ref, 1e-9))),
             "open_means": {k: float(np.mean(v)) for k, v in self.open_tokens.items()},
+            "depth": {k: float(np.median(v)) if v else float("nan") for k, v in self.depth.items()},
         }
 
 
@@ -482,6 +486,17 @@ def write_report(path, res, div, sweeps, info, plots):
     r0 = res[("ceiling", "clean")]
     w(f"\nIntervals scored per system and condition: /p b m/ {r0['n_bilabial']}, /f v/ {r0['n_tuck']}, "
       f"/w uw ow/ {r0['n_rounding']}.\n")
+    w("Gesture depth on clean audio, median over intervals (what the rates threshold): lowest lip gap "
+      f"in /p b m/ (closed <= {M.CLOSED_GAP}), highest mouthRollLower in /f v/ (tucked >= {M.TUCK_MIN}), "
+      f"highest pucker + funnel in /w uw ow/ (rounded >= {M.ROUND_MIN}).\n")
+    w("| system | /p b m/ min gap | /f v/ max roll | /w uw ow/ max rounding |")
+    w("|---|---|---|---|")
+    for s in SYSTEMS:
+        r = res.get((s, "clean"))
+        if r is not None:
+            dp = r["depth"]
+            w(f"| {SYSTEM_LABEL[s]} | {dp['closure']:.3f} | {dp['tuck']:.3f} | {dp['rounding']:.3f} |")
+    w("")
     if rows:
         w("## Targets (issue 4)\n")
         w("| target | value | result |")

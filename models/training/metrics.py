@@ -163,6 +163,23 @@ def rounding(curves, names, fps, phones, round_min=ROUND_MIN, contrast=ROUND_CON
     return _interval_hits(rnd, phones, ROUNDED, fps, lambda r: (r >= round_min) & (r >= floor))
 
 
+def gesture_depths(curves, names, fps, phones):
+    """Per-interval extremes, for explaining the rates: {'closure': min lip gap in each /p b m/,
+    'tuck': max mouthRollLower in each /f v/, 'rounding': max pucker + funnel in each /w uw ow/}."""
+    rnd = col(curves, names, "mouthPucker") + col(curves, names, "mouthFunnel")
+    out = {}
+    for key, sig, labels, fn in (("closure", lip_gap(curves, names), BILABIALS, np.min),
+                                 ("tuck", col(curves, names, "mouthRollLower"), LABIODENTALS, np.max),
+                                 ("rounding", rnd, ROUNDED, np.max)):
+        vals = []
+        for s, e in intervals(phones, labels):
+            fr = interval_frames(s, e, fps, sig.shape[0])
+            if fr.size:
+                vals.append(float(fn(sig[fr])))
+        out[key] = vals
+    return out
+
+
 def rate(hits_total_pairs):
     """Pool (hits, total) pairs -> fraction (nan when there were no intervals)."""
     h = sum(p[0] for p in hits_total_pairs)
