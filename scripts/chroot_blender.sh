@@ -16,7 +16,7 @@ fi
 [ "$(id -u)" = 0 ] || { echo "chroot_blender: needs root (mount namespace + chroot)" >&2; exit 3; }
 
 binds=("$REPO" /tmp)
-[ -d "$REPO/../shared" ] && binds+=("$(cd "$REPO/../shared" && pwd)")
+[ -d "$REPO/../shared" ] && binds+=("$(cd "$REPO/../shared" && pwd)" "$(cd "$REPO/../shared" && pwd -P)")
 # shellcheck disable=SC2206
 [ -n "${PARLEY_CHROOT_BINDS:-}" ] && binds+=(${PARLEY_CHROOT_BINDS})
 if [ "${1:-}" = "--run" ]; then shift; else set -- blender "$@"; fi
