@@ -34,12 +34,12 @@ def flame_head(name="flame_template.ply"):
 
 
 def model_dir_or_none():
-    """None when models/parley.onnx ships; else PARLEY_MODEL_DIR (e.g. a test model) or an error."""
-    if (REPO / "models" / "parley.onnx").is_file():
-        return None
+    """PARLEY_MODEL_DIR when set (another parley.onnx + parley_style.onnx), else None for models/parley.onnx."""
     folder = os.environ.get("PARLEY_MODEL_DIR")
     if folder:
         return folder
+    if (REPO / "models" / "parley.onnx").is_file():
+        return None
     raise SystemExit("models/parley.onnx is missing: export the model first, or set PARLEY_MODEL_DIR")
 
 
