@@ -128,7 +128,7 @@ class Augmenter:
             if "sr" in self.params:
                 kwargs["sr"] = 16000
             if "p" in self.params:  # the phase-vocoder effects dominate the cost on one core
-                kwargs["p"] = {"pitch": 0.15, "formant": 0.15}
+                kwargs["p"] = {"pitch": 0.06, "formant": 0.06}
             try:
                 out = self.fn(pcm, **kwargs)
                 out = np.asarray(out[0] if isinstance(out, tuple) else out, np.float32).reshape(-1)
@@ -194,7 +194,7 @@ class Corpus:
         return self.degraded[key]
 
     def sample(self, rng, batch, frames, context, augment=None, style_frames=150, items=None,
-               p_augment=0.65, refresh=0.25):
+               p_augment=0.6, refresh=0.12):
         """A batch dict of numpy arrays; see train.py for how each is used."""
         items = self.items if items is None else items
         weights = self.weights if items is self.items else None

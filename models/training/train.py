@@ -12,8 +12,9 @@ uninterrupted one would. At the end the learned style prior (a Gaussian mixture 
 Losses (curves in [0,1], frames masked to the real clip):
   * L1 on every curve, lips/jaw/blinks weighted x2;
   * velocity L1 (first differences, x4), so the motion is as crisp or smooth as the teacher's;
-  * closure: extra L1 (x4) on mouthClose / mouthPress / mouthRoll / jawOpen / lip raisers during
-    /p b m/ frames of the shard's phone alignment, so bilabial closures are never averaged away;
+  * closure: extra L1 (x4, normalised over all frames) on mouthClose / mouthPress / mouthRoll /
+    jawOpen / lip raisers during /p b m/ frames of the shard's phone alignment, so bilabial closures
+    are never averaged away;
   * style encoder: L1 on the named axes (normalised by range) + KL of the latent (beta 1e-2,
     free bits 0.25 nat per dimension);
   * temporal noise posterior (upper face): KL to N(0, 1) (beta 1e-2, free bits 0.1 nat per
@@ -110,7 +111,9 @@ class Trainer:
         l1 = (err * self.curve_w * m).sum() / denom
         vm = (mask[:, 1:] * mask[:, :-1]).unsqueeze(-1)
         vel = ((pred.diff(dim=1) - target.diff(dim=1)).abs() * self.curve_w * vm).sum() / (vm.sum() * K) * VEL_WEIGHT
-        closure = (err * self.closure_w * bil.unsqueeze(-1)).sum() / (bil.sum() * len(CLOSURE_CURVES) + 1.0)
+        # normalised like the L1 term (not by the number of /p b m/ frames, which would weight those frames
+        # ~40x and pull every frame towards closed lips): an extra x4 on the closure curves there
+        closure = (err * self.closure_w * bil.unsqueeze(-1)).sum() / denom
         style_l1 = ((named - style_true).abs() / self.range).mean() * STYLE_WEIGHT
         nats_s = (0.5 * (mu_s.pow(2) + lv_s.exp() - 1 - lv_s)).mean(dim=0)          # [L]
         nats_n = (0.5 * (mu_n.pow(2) + lv_n.exp() - 1 - lv_n)).mean(dim=(0, 1))    # [Z]
