@@ -15,6 +15,7 @@ import math
 
 import numpy as np
 
+from .blinks import add_blinks
 from .curves import Curves, resample_curves
 from .errors import ModelError, ParleyError
 
@@ -24,6 +25,11 @@ NOISE_STREAM = 0x0A11CE  # separates the noise stream from the style prior's str
 
 class Cancelled(ParleyError):
     """Raised when ``should_cancel()`` returned True; nothing was produced."""
+
+
+def _axis_value(model, style_vec, name):
+    names = [axis.name for axis in model.meta.style_axes]
+    return float(style_vec[names.index(name)]) if name in names else 0.0
 
 
 def resolve_style(model, style):
@@ -99,5 +105,6 @@ def animate(model, pcm, sr, fps, style=None, seed=0, progress=None, should_cance
         raise ModelError(f"model expects {model.meta.sample_rate} Hz audio; this runtime feeds 16 kHz: update Parley")
     style_vec = resolve_style(model, style)
     values = run_model(model, audio, style_vec, seed, progress, should_cancel, chunk_seconds)
+    add_blinks(values, list(model.meta.curve_names), model.meta.fps, audio, seed, _axis_value(model, style_vec, "upper_face"))
     n_out = max(1, int(round(duration * fps)))
     return Curves(model.meta.curve_names, fps, resample_curves(values, model.meta.fps, fps, model.meta.curve_names, n_out))

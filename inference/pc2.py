@@ -57,6 +57,9 @@ class PC2Writer:
                                               self.sample_rate, self.samples))
             self._file.close()
             if exc_type is None:
+                umask = os.umask(0)
+                os.umask(umask)
+                os.chmod(self._tmp, 0o666 & ~umask)  # mkstemp makes it owner-only; a cache is an ordinary file
                 os.replace(self._tmp, self.path)
         finally:
             if os.path.exists(self._tmp):
