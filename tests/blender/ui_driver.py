@@ -31,7 +31,7 @@ def finish(**extra):
     bpy.ops.wm.quit_blender()
 
 
-def tick():
+def step():
     state["ticks"] += 1
     window, area, sidebar = areas()
     running = [op.bl_idname for op in getattr(window, "modal_operators", [])]
@@ -76,6 +76,15 @@ def tick():
         finish(after=snapshot())
         return None
     return 0.5
+
+
+def tick():
+    # A failing step must end Blender: an exception in a timer leaves the UI open until the test's timeout.
+    try:
+        return step()
+    except Exception as exc:  # report and quit; the test reads the error from RESULT
+        finish(error=f"{type(exc).__name__}: {exc}")
+        return None
 
 
 bpy.app.timers.register(tick, first_interval=2.0)
