@@ -53,11 +53,5 @@ class PARLEY_OT_build_rig(bpy.types.Operator):
 classes = (PARLEY_OT_build_rig,)
 
 
-def register():
-    for cls in classes:
-        bpy.utils.register_class(cls)
-
-
-def unregister():
-    for cls in reversed(classes):
-        bpy.utils.unregister_class(cls)
+# registered in order, unregistered in reverse
+register, unregister = bpy.utils.register_classes_factory(classes)

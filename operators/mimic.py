@@ -89,11 +89,5 @@ class PARLEY_OT_mimic(bpy.types.Operator):
 classes = (PARLEY_OT_mimic,)
 
 
-def register():
-    for cls in classes:
-        bpy.utils.register_class(cls)
-
-
-def unregister():
-    for cls in reversed(classes):
-        bpy.utils.unregister_class(cls)
+# registered in order, unregistered in reverse
+register, unregister = bpy.utils.register_classes_factory(classes)

@@ -44,11 +44,5 @@ class PARLEY_OT_sample_style(bpy.types.Operator):
 classes = (PARLEY_OT_sample_style,)
 
 
-def register():
-    for cls in classes:
-        bpy.utils.register_class(cls)
-
-
-def unregister():
-    for cls in reversed(classes):
-        bpy.utils.unregister_class(cls)
+# registered in order, unregistered in reverse
+register, unregister = bpy.utils.register_classes_factory(classes)

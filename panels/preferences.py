@@ -41,11 +41,5 @@ class PARLEY_AP_preferences(bpy.types.AddonPreferences):
 classes = (PARLEY_AP_preferences,)
 
 
-def register():
-    for cls in classes:
-        bpy.utils.register_class(cls)
-
-
-def unregister():
-    for cls in reversed(classes):
-        bpy.utils.unregister_class(cls)
+# registered in order, unregistered in reverse
+register, unregister = bpy.utils.register_classes_factory(classes)

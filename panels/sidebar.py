@@ -117,11 +117,5 @@ class PARLEY_PT_output(_Sub, bpy.types.Panel):
 classes = (PARLEY_PT_main, PARLEY_PT_speech, PARLEY_PT_style, PARLEY_PT_output)
 
 
-def register():
-    for cls in classes:
-        bpy.utils.register_class(cls)
-
-
-def unregister():
-    for cls in reversed(classes):
-        bpy.utils.unregister_class(cls)
+# registered in order, unregistered in reverse
+register, unregister = bpy.utils.register_classes_factory(classes)
