@@ -62,3 +62,11 @@ def store(owner, named, latent=None, prefix=""):
         vec = getattr(owner, prefix + "latent")
         n = min(len(vec), len(latent))
         vec[:n] = [float(v) for v in latent[:n]]
+
+
+def adopt(operator, owner, named, latent, warnings):
+    """Store a style found by Sample style or Mimic, pass on the model's warnings, and return it in words."""
+    store(owner, named, latent)
+    for line in warnings:
+        operator.report({"WARNING"}, line)
+    return ", ".join(f"{k} {v:+.2f}" for k, v in named.items() if abs(v) >= 0.05) or "neutral"

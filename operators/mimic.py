@@ -78,10 +78,7 @@ class PARLEY_OT_mimic(bpy.types.Operator):
         except ParleyError as exc:
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
-        _style.store(scene.parley.style, named, latent)
-        for line in warnings:
-            self.report({"WARNING"}, line)
-        shown = ", ".join(f"{k} {v:+.2f}" for k, v in named.items() if abs(v) >= 0.05) or "neutral"
+        shown = _style.adopt(self, scene.parley.style, named, latent, warnings)
         self.report({"INFO"}, f"Parley: style of {where} ({values.shape[0]} frames): {shown}")
         return {"FINISHED"}
 

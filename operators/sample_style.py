@@ -32,11 +32,8 @@ class PARLEY_OT_sample_style(bpy.types.Operator):
         except ParleyError as exc:
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
-        _style.store(settings.style, named, latent)
+        shown = _style.adopt(self, settings.style, named, latent, warnings)
         settings.style_sample_seed = seed
-        for line in warnings:
-            self.report({"WARNING"}, line)
-        shown = ", ".join(f"{k} {v:+.2f}" for k, v in named.items() if abs(v) >= 0.05) or "neutral"
         self.report({"INFO"}, f"Parley: style seed {seed}: {shown}")
         return {"FINISHED"}
 
