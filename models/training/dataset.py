@@ -23,6 +23,8 @@ from .style_axes import STYLE_AXES, STYLE_NAMES
 
 log = logging.getLogger("parley.dataset")
 BILABIAL = ("P", "B", "M")
+LABIODENTAL = ("F", "V")
+ROUNDED = ("W", "UW", "OW")
 
 
 def held_out_voices():
@@ -55,10 +57,10 @@ def _label(label):
     return re.sub(r"\d", "", str(label)).upper()
 
 
-def bilabial_mask(phones, n):
+def bilabial_mask(phones, n, labels=BILABIAL):
     mask = np.zeros(n, np.float32)
     for start, end, label in phones:
-        if _label(label) in BILABIAL:
+        if _label(label) in labels:
             a = int(np.ceil(start * FPS - 1e-6))
             b = int(np.ceil(end * FPS - 1e-6))
             mask[max(0, a):max(0, min(n, b))] = 1.0
@@ -98,6 +100,7 @@ def load_shard(path):
         voice = str(data["voice"]) if "voice" in data else "unknown"
     n = min(full.shape[0], audio.size // SAMPLES_PER_FRAME + 1)
     return dict(audio=audio, curves=np.clip(full[:n], 0.0, 1.0), style=style, bilabial=bilabial_mask(phones, n),
+                labiodental=bilabial_mask(phones, n, LABIODENTAL), rounded=bilabial_mask(phones, n, ROUNDED),
                 voice=voice, path=path)
 
 
@@ -203,6 +206,8 @@ class Corpus:
         curves = np.zeros((batch, frames, len(RIG_NAMES)), np.float32)
         mask = np.zeros((batch, frames), np.float32)
         bilabial = np.zeros((batch, frames), np.float32)
+        labiodental = np.zeros((batch, frames), np.float32)
+        rounded = np.zeros((batch, frames), np.float32)
         style = np.zeros((batch, len(STYLE_AXES)), np.float32)
         ref = np.zeros((batch, style_frames, len(RIG_NAMES)), np.float32)
         for b in range(batch):
@@ -213,6 +218,8 @@ class Corpus:
             curves[b, :f1 - f0] = it["curves"][f0:f1]
             mask[b, :f1 - f0] = 1.0
             bilabial[b, :f1 - f0] = it["bilabial"][f0:f1]
+            labiodental[b, :f1 - f0] = it["labiodental"][f0:f1]
+            rounded[b, :f1 - f0] = it["rounded"][f0:f1]
             a0 = (f0 - context) * SAMPLES_PER_FRAME
             a1 = a0 + total * SAMPLES_PER_FRAME
             wave, scale = it["audio"], 1.0
@@ -226,4 +233,5 @@ class Corpus:
             style[b] = it["style"]
             g0 = int(rng.integers(0, max(1, n - style_frames + 1)))
             ref[b] = it["curves"][(g0 + np.arange(style_frames)) % n]  # short clips loop
-        return dict(audio=audio, curves=curves, mask=mask, bilabial=bilabial, style=style, ref=ref)
+        return dict(audio=audio, curves=curves, mask=mask, bilabial=bilabial, labiodental=labiodental,
+                    rounded=rounded, style=style, ref=ref)

@@ -44,6 +44,9 @@ log = logging.getLogger("parley.train")
 LIP_WEIGHT = 2.0
 VEL_WEIGHT = 4.0
 CLOSURE_WEIGHT = 4.0
+GESTURE_WEIGHT = 0.0  # --gesture-weight: extra L1 on the tuck curves in /f v/ and rounding in /w uw ow/
+TUCK_CURVES = ("mouthRollLower", "mouthRollUpper", "mouthUpperUp_L", "mouthUpperUp_R", "jawOpen")
+ROUND_CURVES = ("mouthPucker", "mouthFunnel", "jawOpen")
 STYLE_WEIGHT = 0.5
 KL_STYLE = 1e-2
 KL_NOISE = 1e-2
@@ -71,6 +74,9 @@ class Trainer:
                 w[k] = LIP_WEIGHT
         self.curve_w = w
         self.closure_w = torch.tensor([CLOSURE_WEIGHT if n in CLOSURE_CURVES else 0.0 for n in RIG_NAMES])
+        # the same extra term for the other lip-critical gestures: the /f v/ tuck and /w uw ow/ rounding
+        self.tuck_w = torch.tensor([GESTURE_WEIGHT if n in TUCK_CURVES else 0.0 for n in RIG_NAMES])
+        self.round_w = torch.tensor([GESTURE_WEIGHT if n in ROUND_CURVES else 0.0 for n in RIG_NAMES])
         self.upper_idx = torch.tensor([RIG_NAMES.index(n) for n in UPPER_NAMES])
         self.lower_idx = torch.tensor([RIG_NAMES.index(n) for n in LOWER_NAMES])
         self.lo = torch.tensor([a.lo for a in STYLE_AXES])
@@ -114,6 +120,11 @@ class Trainer:
         # normalised like the L1 term (not by the number of /p b m/ frames, which would weight those frames
         # ~40x and pull every frame towards closed lips): an extra x4 on the closure curves there
         closure = (err * self.closure_w * bil.unsqueeze(-1)).sum() / denom
+        if GESTURE_WEIGHT:
+            tuck = torch.from_numpy(batch["labiodental"]) * mask
+            rnd = torch.from_numpy(batch["rounded"]) * mask
+            closure = closure + ((err * self.tuck_w * tuck.unsqueeze(-1)).sum()
+                                 + (err * self.round_w * rnd.unsqueeze(-1)).sum()) / denom
         style_l1 = ((named - style_true).abs() / self.range).mean() * STYLE_WEIGHT
         nats_s = (0.5 * (mu_s.pow(2) + lv_s.exp() - 1 - lv_s)).mean(dim=0)          # [L]
         nats_n = (0.5 * (mu_n.pow(2) + lv_n.exp() - 1 - lv_n)).mean(dim=(0, 1))    # [Z]
@@ -187,6 +198,7 @@ def style_codes(enc, corpus, rng, per_item=2, frames=150):
 
 
 def main(argv=None):
+    global CLOSURE_WEIGHT, GESTURE_WEIGHT
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--corpus", action="append", required=True, help="shard folder (repeatable)")
     ap.add_argument("--out", required=True, help="run folder (resumes from OUT/last.pt)")
@@ -198,11 +210,15 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--ckpt-every", type=float, default=180.0, help="seconds between checkpoints")
+    ap.add_argument("--closure-weight", type=float, default=CLOSURE_WEIGHT, help="extra L1 on lips in /p b m/")
+    ap.add_argument("--gesture-weight", type=float, default=GESTURE_WEIGHT,
+                    help="extra L1 on the tuck in /f v/ and the rounding in /w uw ow/")
     ap.add_argument("--init", help="warm-start weights from this checkpoint (fresh optimiser and schedule)")
     ap.add_argument("--held-out", action="append", metavar="VOICE",
                     help="voices to keep out of training (default: models.training.corpus.HELD_OUT_VOICES)")
     ap.add_argument("--refresh-every", type=float, default=300.0, help="seconds between scans for new shards")
     args = ap.parse_args(argv)
+    CLOSURE_WEIGHT, GESTURE_WEIGHT = args.closure_weight, args.gesture_weight
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S",
                         handlers=[logging.StreamHandler(sys.stdout),
                                   logging.FileHandler(os.path.join(os.makedirs(args.out, exist_ok=True) or args.out,
