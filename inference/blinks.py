@@ -55,11 +55,14 @@ def blink_curve(n_frames, fps, seed, upper_face=0.0, pauses=()):
     length = rng.uniform(0.10, 0.30, start.size)
     closing = 0.38 * length                                  # lids close faster than they open
     peak = rng.uniform(0.85, 1.0, start.size)
-    rel = np.arange(n_frames)[:, None] / fps - start[None, :]
-    shape = np.where(rel < closing, np.sin(0.5 * np.pi * np.clip(rel / closing, 0, 1)),
-                     np.cos(0.5 * np.pi * np.clip((rel - closing) / (length - closing), 0, 1)))
-    shape = np.where((rel < 0) | (rel > length), 0.0, shape)
-    return (shape * peak).max(axis=1).astype(np.float32)
+    for t0, length_s, closing_s, height in zip(start, length, closing, peak):
+        # each blink touches only its own 100-300 ms: memory stays flat for any take length
+        first, last = int(np.ceil(t0 * fps)), min(n_frames, int(np.floor((t0 + length_s) * fps)) + 1)
+        rel = np.arange(first, last) / fps - t0
+        shape = np.where(rel < closing_s, np.sin(0.5 * np.pi * np.clip(rel / closing_s, 0, 1)),
+                         np.cos(0.5 * np.pi * np.clip((rel - closing_s) / (length_s - closing_s), 0, 1)))
+        curve[first:last] = np.maximum(curve[first:last], shape * height)
+    return curve.astype(np.float32)
 
 
 def add_blinks(values, names, fps, audio16k, seed, upper_face=0.0):
