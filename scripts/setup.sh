@@ -17,11 +17,14 @@ if [ -f .ci/apt-packages.txt ] && [ "$(id -u)" = 0 ]; then
   fi
 fi
 
-if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c "import bpy, torch, onnxruntime, librosa" 2>/dev/null; then
-  echo "setup: creating .venv (bpy 5.0, torch CPU, onnxruntime, librosa; a few minutes the first time)"
-  $PY -m venv .venv
+# (re)install when the venv is missing or requirements-dev.txt changed since the last install
+req_sum=$(sha256sum requirements-dev.txt | cut -d' ' -f1)
+if [ ! -x .venv/bin/python ] || [ "$(cat .venv/.parley-requirements 2>/dev/null)" != "$req_sum" ]; then
+  echo "setup: installing .venv (bpy 5.0, torch CPU, onnxruntime, librosa; a few minutes the first time)"
+  [ -x .venv/bin/python ] || $PY -m venv .venv
   .venv/bin/pip install -q --upgrade pip
   .venv/bin/pip install -q -r requirements-dev.txt
+  echo "$req_sum" > .venv/.parley-requirements
 fi
 
 if [ "${PARLEY_NO_BPY42:-0}" != 1 ]; then
