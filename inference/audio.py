@@ -77,16 +77,22 @@ def to_mono_16k(pcm, sr, source="audio"):
     return resample(pcm, int(sr), MODEL_RATE)
 
 
-def load_audio(path, sr=MODEL_RATE):
-    """Read an audio file (wav, flac, ogg, mp3, aiff; any rate, any channels) as mono float32 at sr."""
-    path = os.fspath(path)
+def check_file(path):
+    """Raise AudioError unless path is a non-empty file (what every decoder checks first)."""
     name = os.path.basename(path) or path
     if not os.path.exists(path):
         raise AudioError(f"audio file not found: {path}; check the path")
     if os.path.isdir(path):
-        raise AudioError(f"{path} is a folder; give an audio file (wav, flac, ogg, mp3)")
+        raise AudioError(f"{path} is a folder; pick an audio file (wav, flac, ogg, mp3)")
     if os.path.getsize(path) == 0:
         raise AudioError(f"{name} is empty (0 bytes); re-export the audio")
+
+
+def load_audio(path, sr=MODEL_RATE):
+    """Read an audio file (wav, flac, ogg, mp3, aiff; any rate, any channels) as mono float32 at sr."""
+    path = os.fspath(path)
+    name = os.path.basename(path) or path
+    check_file(path)
     try:
         import soundfile
     except ImportError as exc:  # pragma: no cover - soundfile ships with the CLI's requirements

@@ -6,7 +6,7 @@ import os
 
 import numpy as np
 
-from ..inference.audio import SUPPORTED, to_mono_16k
+from ..inference.audio import SUPPORTED, check_file, to_mono_16k
 from ..inference.errors import AudioError
 
 
@@ -27,16 +27,6 @@ def resolve_source(context, audio_path, sound_strip):
         raise AudioError(f"the sound of strip '{sound_strip}' is packed into the .blend; unpack it "
                          "(File > External Data > Unpack Resources) or pick the audio file")
     return os.path.normpath(bpy.path.abspath(sound.filepath, library=sound.library)), strip
-
-
-def check_file(path):
-    name = os.path.basename(path) or path
-    if not os.path.exists(path):
-        raise AudioError(f"audio file not found: {path}; check the path")
-    if os.path.isdir(path):
-        raise AudioError(f"{path} is a folder; pick an audio file (wav, flac, ogg, mp3)")
-    if os.path.getsize(path) == 0:
-        raise AudioError(f"{name} is empty (0 bytes); re-export the audio")
 
 
 def decode(path):
