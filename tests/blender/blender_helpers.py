@@ -13,6 +13,8 @@ import pytest
 import bpy
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "scripts"))
+from demo_scene import uninstall  # noqa: E402,F401  (one uninstall for the demo, benchmarks and tests)
 FLAME = Path(os.environ.get("PARLEY_FLAME_DIR") or REPO / ".." / "shared" / "flame").resolve()
 
 
@@ -117,12 +119,3 @@ def model_dir():
     return folder
 
 
-def uninstall(repos, repo):
-    """Blender's own uninstall (it also removes the wheels it unpacked into the user folder), then the repo."""
-    import bpy
-    try:
-        bpy.ops.extensions.package_uninstall(repo_directory=repo.directory, repo_index=list(repos).index(repo),
-                                             pkg_id="parley")
-    except (RuntimeError, TypeError) as exc:
-        print(f"uninstalling parley: {exc}")
-    repos.remove(repo)
