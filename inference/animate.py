@@ -105,6 +105,8 @@ def animate(model, pcm, sr, fps, style=None, seed=0, progress=None, should_cance
         raise ModelError(f"model expects {model.meta.sample_rate} Hz audio; this runtime feeds 16 kHz: update Parley")
     style_vec = resolve_style(model, style)
     values = run_model(model, audio, style_vec, seed, progress, should_cancel, chunk_seconds)
-    add_blinks(values, list(model.meta.curve_names), model.meta.fps, audio, seed, _axis_value(model, style_vec, "upper_face"))
+    if model.meta.runtime_blinks:
+        add_blinks(values, list(model.meta.curve_names), model.meta.fps, audio, seed,
+                   _axis_value(model, style_vec, "upper_face"))
     n_out = max(1, int(round(duration * fps)))
     return Curves(model.meta.curve_names, fps, resample_curves(values, model.meta.fps, fps, model.meta.curve_names, n_out))

@@ -39,6 +39,7 @@ class ModelMeta:
     receptive_field_s: float = 1.0
     upper_face_curves: tuple = ()
     style_encoder: str = ""
+    runtime_blinks: bool = True   # the runtime lays seeded blinks over the eyelids (models whose net does not blink)
     raw: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -69,6 +70,7 @@ def _meta_from_props(props, providers):
             noise_dim=get("noise_dim", int), noise_step=get("noise_step", int),
             samples_per_frame=get("samples_per_frame", int), receptive_field_s=get("receptive_field_s", float),
             upper_face_curves=tuple(get("upper_face_curves", js)), style_encoder=props.get("style_encoder", ""),
+            runtime_blinks=props.get("runtime_blinks", "1") != "0",
             raw=dict(props))
     except (ValueError, KeyError, TypeError) as exc:
         raise ModelError(f"the motion model's metadata is unreadable ({exc}); reinstall Parley") from None

@@ -1,4 +1,4 @@
-"""Workbench stills of the demo take at /p/, /uw/ and /aa/, picked from the phone timing and the curves.
+"""Workbench stills of the demo take at /p/, /uw/, /aa/ and /f/, picked from the phone timing and the curves.
 
     python scripts/preview_frames.py [--blend out/demo/parley_demo.blend] [--phones assets/demo_phones.json]
                                      [--out out/demo/frames]
@@ -6,7 +6,7 @@
 For each phone the synthesiser reported (assets/demo_phones.json), the candidate frames are those
 inside the phone (one frame of slack either side); the still is the candidate where the phone's
 own curves peak: /p/ mouthClose + mouthPress (lips sealed), /uw/ mouthFunnel + mouthPucker (rounded),
-/aa/ jawOpen. A rest frame before the speech is rendered too. Writes one PNG per phone, a labelled
+/aa/ jawOpen, /f/ mouthRollLower (lower lip tucked under the teeth). A rest frame before the speech is rendered too. Writes one PNG per phone, a labelled
 sheet (frames.png) and frames.json with the times, frames and curve values.
 """
 import argparse
@@ -24,6 +24,7 @@ TARGETS = {
     "P": ("lips closed", ("mouthClose", "mouthPress_L", "mouthPress_R")),
     "UW": ("rounded", ("mouthFunnel", "mouthPucker")),
     "AA": ("jaw open", ("jawOpen",)),
+    "F": ("lower lip tucked", ("mouthRollLower",)),
 }
 
 
@@ -139,7 +140,7 @@ def sheet(out, report, name="frames.png"):
     except ImportError:
         print("frames: matplotlib missing, no sheet (the PNGs are there)")
         return
-    order = ["rest", "P", "UW", "AA"]
+    order = [k for k in ("rest", "P", "UW", "AA", "F") if k in report]
     fig, axes = plt.subplots(1, len(order), figsize=(4 * len(order), 4.4))
     for ax, label in zip(axes, order):
         r = report[label]

@@ -98,3 +98,24 @@ def test_shipped_model_animates():
     assert curves.values.shape == (72, len(RIG_NAMES))
     assert curves.values.min() >= 0.0 and curves.values.max() <= 1.0
     assert np.ptp(curves.column("jawOpen")) > 0.01  # the mouth moves with the syllables
+
+
+def test_runtime_blinks_follow_the_model_metadata(tmp_path):
+    """runtime_blinks '1' (the default, and what models without the key get): seeded blinks laid over the
+    eyelids with max(); '0' (a model whose network blinks itself): the eyelids are the network's alone."""
+    pytest.importorskip("torch")
+    from models.training.export import build_test_model
+    on = load_model(build_test_model(tmp_path / "on"))
+    assert on.meta.runtime_blinks
+    pcm = speechlike(12.0, 16000)
+    with_blinks = animate(on, pcm, 16000, 50.0, seed=3).values
+    on.meta.runtime_blinks = False
+    without = animate(on, pcm, 16000, 50.0, seed=3).values
+    lids = [RIG_NAMES.index("eyeBlink_L"), RIG_NAMES.index("eyeBlink_R")]
+    others = [k for k in range(len(RIG_NAMES)) if k not in lids]
+    assert np.array_equal(with_blinks[:, others], without[:, others])
+    assert (with_blinks[:, lids] >= without[:, lids]).all()
+    assert (with_blinks[:, lids] > without[:, lids] + 0.5).any(), "no blink laid over 12 s of speech"
+    import onnx
+    m = onnx.load(str(tmp_path / "on" / "parley.onnx"))
+    assert {p.key: p.value for p in m.metadata_props}["runtime_blinks"] == "1"

@@ -19,6 +19,7 @@ import numpy as np
 from inference.arkit import RIG_NAMES
 
 from .network import FPS, SAMPLES_PER_FRAME
+from .phonemes import PHONE_INDEX, UnknownPhonemeError, parse_label
 from .style_axes import STYLE_AXES, STYLE_NAMES
 
 log = logging.getLogger("parley.dataset")
@@ -67,6 +68,20 @@ def bilabial_mask(phones, n, labels=BILABIAL):
     return mask
 
 
+def phone_frames(phones, n):
+    """Per-frame phone class (index into ``phonemes.PHONES``, -1 where unknown) at 50 fps, for the auxiliary loss."""
+    out = np.full(n, -1, np.int64)
+    for start, end, label in phones:
+        try:
+            idx = PHONE_INDEX[parse_label(str(label))[0]]
+        except UnknownPhonemeError:
+            continue
+        a = int(np.ceil(start * FPS - 1e-6))
+        b = int(np.ceil(end * FPS - 1e-6))
+        out[max(0, a):max(0, min(n, b))] = idx
+    return out
+
+
 def to_fps(curves, fps_in, fps_out=FPS):
     """Linear resampling of [T,K] curves sampled at k / fps_in onto k / fps_out."""
     if abs(fps_in - fps_out) < 1e-9:
@@ -101,7 +116,7 @@ def load_shard(path):
     n = min(full.shape[0], audio.size // SAMPLES_PER_FRAME + 1)
     return dict(audio=audio, curves=np.clip(full[:n], 0.0, 1.0), style=style, bilabial=bilabial_mask(phones, n),
                 labiodental=bilabial_mask(phones, n, LABIODENTAL), rounded=bilabial_mask(phones, n, ROUNDED),
-                voice=voice, path=path)
+                phone=phone_frames(phones, n), voice=voice, path=path)
 
 
 class Augmenter:
@@ -208,6 +223,7 @@ class Corpus:
         bilabial = np.zeros((batch, frames), np.float32)
         labiodental = np.zeros((batch, frames), np.float32)
         rounded = np.zeros((batch, frames), np.float32)
+        phone = np.full((batch, frames), -1, np.int64)
         style = np.zeros((batch, len(STYLE_AXES)), np.float32)
         ref = np.zeros((batch, style_frames, len(RIG_NAMES)), np.float32)
         for b in range(batch):
@@ -220,6 +236,7 @@ class Corpus:
             bilabial[b, :f1 - f0] = it["bilabial"][f0:f1]
             labiodental[b, :f1 - f0] = it["labiodental"][f0:f1]
             rounded[b, :f1 - f0] = it["rounded"][f0:f1]
+            phone[b, :f1 - f0] = it["phone"][f0:f1]
             a0 = (f0 - context) * SAMPLES_PER_FRAME
             a1 = a0 + total * SAMPLES_PER_FRAME
             wave, scale = it["audio"], 1.0
@@ -234,4 +251,4 @@ class Corpus:
             g0 = int(rng.integers(0, max(1, n - style_frames + 1)))
             ref[b] = it["curves"][(g0 + np.arange(style_frames)) % n]  # short clips loop
         return dict(audio=audio, curves=curves, mask=mask, bilabial=bilabial, labiodental=labiodental,
-                    rounded=rounded, style=style, ref=ref)
+                    rounded=rounded, phone=phone, style=style, ref=ref)

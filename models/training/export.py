@@ -45,7 +45,7 @@ def _set_meta(path, meta):
     onnx.save(model, path)
 
 
-def build_metadata(cfg, prior, version, summary=None, style_file="parley_style.onnx"):
+def build_metadata(cfg, prior, version, summary=None, style_file="parley_style.onnx", runtime_blinks=True):
     rf = cfg.receptive_frames()
     named = [a.to_dict() for a in STYLE_AXES]
     latent = [dict(name=f"latent_{i}", lo=-3.0, hi=3.0, default=0.0,
@@ -70,6 +70,8 @@ def build_metadata(cfg, prior, version, summary=None, style_file="parley_style.o
         "noise_rate_hz": str(FPS / cfg.noise_step),
         "noise_doc": "noise [1, Tn, Z] ~ N(0,1), Tn >= ceil(T / noise_step); drives only upper_face_curves",
         "upper_face_curves": list(UPPER_NAMES),
+        # "1": the network's eyelids do not blink on their own; the runtime adds seeded blinks (inference/blinks.py)
+        "runtime_blinks": "1" if runtime_blinks else "0",
         "lip_curves": list(LOWER_NAMES),
         "receptive_field_frames": str(rf),
         "receptive_field_s": str(rf / FPS),
@@ -85,7 +87,7 @@ def build_metadata(cfg, prior, version, summary=None, style_file="parley_style.o
     }
 
 
-def export(ckpt_path, out, version, style_out=None, check=True):
+def export(ckpt_path, out, version, style_out=None, check=True, runtime_blinks=True):
     ckpt = torch.load(ckpt_path, weights_only=False, map_location="cpu")
     cfg = NetConfig.from_dict(ckpt["cfg"])
     net = MotionNet(cfg)
@@ -109,7 +111,7 @@ def export(ckpt_path, out, version, style_out=None, check=True):
                 {"audio": {1: "samples"}, "noise": {1: "noise_steps"}, "curves": {1: "frames"}})
         _export(enc_export, (torch.zeros(1, 200, len(RIG_NAMES)),), tmp_style, ["curves"], ["style"],
                 {"curves": {1: "frames"}})
-    meta = build_metadata(cfg, prior, version, ckpt.get("summary"), os.path.basename(style_out))
+    meta = build_metadata(cfg, prior, version, ckpt.get("summary"), os.path.basename(style_out), runtime_blinks)
     _set_meta(tmp, meta)
     _set_meta(tmp_style, {"parley_format": "1", "version": version, "fps": str(FPS), "curve_names": list(RIG_NAMES),
                           "style_dim": str(cfg.style_dim), "doc": "Mimic: reference ARKit curves at 50 fps -> style"})
@@ -154,9 +156,11 @@ def main(argv=None):
     ap.add_argument("--out", default="models/parley.onnx")
     ap.add_argument("--style-out", help="Mimic encoder graph (default: parley_style.onnx next to --out)")
     ap.add_argument("--version", default="1.0")
+    ap.add_argument("--runtime-blinks", choices=("on", "off"), default="on",
+                    help="whether the runtime lays seeded blinks over the eyelids (off when the network blinks itself)")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
-    export(args.ckpt, args.out, args.version, args.style_out)
+    export(args.ckpt, args.out, args.version, args.style_out, runtime_blinks=args.runtime_blinks == "on")
 
 
 if __name__ == "__main__":

@@ -136,14 +136,18 @@ class MotionNet(nn.Module):
             x = block(x, s)
         return self.norm_out(x)
 
-    def forward(self, audio, style, noise):
+    def logits(self, audio, style, noise):
+        """(pre-sigmoid curves [B,T,51], trunk features [B,C,T]): what training needs (its losses work on logits)."""
         x = self.trunk(audio, style)
         t = x.shape[2]
         lower = self.lower(x)
         n = self.noise_up(noise.transpose(1, 2))[:, :, :t]
         upper = self.upper(self.upper_in(x) + n)
         logits = torch.cat([lower, upper], dim=1)[:, self.order]  # back to RIG_NAMES order
-        return torch.sigmoid(logits).transpose(1, 2)
+        return logits.transpose(1, 2), x
+
+    def forward(self, audio, style, noise):
+        return torch.sigmoid(self.logits(audio, style, noise)[0])
 
 
 class StyleEncoder(nn.Module):

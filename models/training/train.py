@@ -11,6 +11,15 @@ uninterrupted one would. At the end the learned style prior (a Gaussian mixture 
 
 Losses (curves in [0,1], frames masked to the real clip):
   * L1 on every curve, lips/jaw/blinks weighted x2;
+  * binary cross-entropy with the teacher's value as a soft target, on the logits (x1, same curve
+    weights). L1 through a sigmoid alone drives curves that are zero most of the time (a lip tuck,
+    a cheek squint, gaze) to logits of -20 where no gradient is left, and they never come back: the
+    cross-entropy's gradient (p - target) does not vanish there (model 1.x lost 20 curves that way);
+  * jitter statistic: |log(mean |second difference| of the lip curves)| against the teacher's, per
+    crop (x0.1), so the motion is as crisp as the teacher's rather than the regression's blur;
+  * auxiliary phone classification from the trunk (cross-entropy over the 40 ARPAbet classes, x0.2;
+    a training-only 1x1 conv head that is never exported): the trunk learns phonetic features, which
+    the lip-critical gestures (/p b m/, /f v/, rounding) hinge on, also under noise;
   * velocity L1 (first differences, x4), so the motion is as crisp or smooth as the teacher's;
   * closure: extra L1 (x4, normalised over all frames) on mouthClose / mouthPress / mouthRoll /
     jawOpen / lip raisers during /p b m/ frames of the shard's phone alignment, so bilabial closures
@@ -37,14 +46,19 @@ from inference.arkit import RIG_NAMES
 from .dataset import Augmenter, Corpus
 from .network import (LOWER_NAMES, UPPER_NAMES, MotionNet, NetConfig, NoisePosterior, StyleEncoder,
                       n_frames, n_noise_steps)
+from .phonemes import PHONES
 from .style_axes import STYLE_AXES
 
 log = logging.getLogger("parley.train")
 
 LIP_WEIGHT = 2.0
+BCE_WEIGHT = 1.0
+JITTER_WEIGHT = 0.1
+PHONE_WEIGHT = 0.2
+ASYM_WEIGHT = 0.0  # --asym-weight: L1 on the left-minus-right difference of every _L/_R pair (+ mouthLeft/Right)
 VEL_WEIGHT = 4.0
-CLOSURE_WEIGHT = 4.0
-GESTURE_WEIGHT = 0.0  # --gesture-weight: extra L1 on the tuck curves in /f v/ and rounding in /w uw ow/
+CLOSURE_WEIGHT = 8.0
+GESTURE_WEIGHT = 6.0  # --gesture-weight: extra L1 on the tuck curves in /f v/ and rounding in /w uw ow/
 TUCK_CURVES = ("mouthRollLower", "mouthRollUpper", "mouthUpperUp_L", "mouthUpperUp_R", "jawOpen")
 ROUND_CURVES = ("mouthPucker", "mouthFunnel", "jawOpen")
 STYLE_WEIGHT = 0.5
@@ -56,13 +70,26 @@ CLOSURE_CURVES = ("mouthClose", "mouthPress_L", "mouthPress_R", "mouthRollLower"
                   "mouthLowerDown_L", "mouthLowerDown_R", "mouthUpperUp_L", "mouthUpperUp_R")
 
 
+def jitter_gap(pred, target, mask):
+    """Mean over crops of |log(jitter(pred) / jitter(target))|, jitter = mean |second difference| of the
+    curves [B,T,K] over the frames where mask [B,T] (and its two neighbours) is set: 0 when the prediction
+    is exactly as crisp as the teacher, whatever it does frame by frame."""
+    lm = (mask[:, 2:] * mask[:, 1:-1] * mask[:, :-2]).unsqueeze(-1)
+    n = lm.sum(dim=(1, 2)).clamp(min=1.0) * pred.shape[2]
+    j_p = (pred.diff(n=2, dim=1).abs() * lm).sum(dim=(1, 2)) / n
+    j_t = (target.diff(n=2, dim=1).abs() * lm).sum(dim=(1, 2)) / n
+    return (torch.log(j_p + 1e-4) - torch.log(j_t + 1e-4)).abs().mean()
+
+
 class Trainer:
     def __init__(self, cfg, lr):
         self.cfg = cfg
         self.net = MotionNet(cfg)
         self.enc = StyleEncoder(cfg)
         self.post = NoisePosterior(cfg)
-        params = [*self.net.parameters(), *self.enc.parameters(), *self.post.parameters()]
+        self.phone_head = torch.nn.Conv1d(cfg.channels, len(PHONES), 1)  # training only, never exported
+        params = [*self.net.parameters(), *self.enc.parameters(), *self.post.parameters(),
+                  *self.phone_head.parameters()]
         self.opt = torch.optim.AdamW(params, lr=lr, weight_decay=1e-4, betas=(0.9, 0.98))
         self.ema_net = copy.deepcopy(self.net).eval()
         self.ema_enc = copy.deepcopy(self.enc).eval()
@@ -77,6 +104,10 @@ class Trainer:
         # the same extra term for the other lip-critical gestures: the /f v/ tuck and /w uw ow/ rounding
         self.tuck_w = torch.tensor([GESTURE_WEIGHT if n in TUCK_CURVES else 0.0 for n in RIG_NAMES])
         self.round_w = torch.tensor([GESTURE_WEIGHT if n in ROUND_CURVES else 0.0 for n in RIG_NAMES])
+        left = [n for n in RIG_NAMES if n.endswith("_L") and n[:-2] + "_R" in RIG_NAMES] + ["mouthLeft"]
+        right = [n[:-2] + "_R" if n.endswith("_L") else "mouthRight" for n in left]
+        self.left_idx = torch.tensor([RIG_NAMES.index(n) for n in left])
+        self.right_idx = torch.tensor([RIG_NAMES.index(n) for n in right])
         self.upper_idx = torch.tensor([RIG_NAMES.index(n) for n in UPPER_NAMES])
         self.lower_idx = torch.tensor([RIG_NAMES.index(n) for n in LOWER_NAMES])
         self.lo = torch.tensor([a.lo for a in STYLE_AXES])
@@ -110,11 +141,22 @@ class Trainer:
         c0 = context // step
         noise = torch.randn(B, tn, self.cfg.noise_dim) if sample else torch.zeros(B, tn, self.cfg.noise_dim)
         noise = torch.cat([noise[:, :c0], z_n, noise[:, c0 + z_n.shape[1]:]], dim=1)[:, :tn]
-        pred = net(audio, style, noise)[:, context:context + L]
+        logits, trunk = net.logits(audio, style, noise)
+        logits = logits[:, context:context + L]
+        pred = torch.sigmoid(logits)
         m = mask.unsqueeze(-1)
         denom = m.sum() * K
         err = (pred - target).abs()
         l1 = (err * self.curve_w * m).sum() / denom
+        bce = torch.nn.functional.binary_cross_entropy_with_logits(logits, target, reduction="none")
+        bce = (bce * self.curve_w * m).sum() / denom * BCE_WEIGHT
+        phone = torch.from_numpy(batch["phone"]) if "phone" in batch else None
+        if phone is not None and (phone >= 0).any():
+            ph_logits = self.phone_head(trunk[:, :, context:context + L])
+            phone_ce = torch.nn.functional.cross_entropy(ph_logits, phone, ignore_index=-1) * PHONE_WEIGHT
+        else:
+            phone_ce = torch.zeros(())
+        jitter = jitter_gap(pred[:, :, self.lower_idx], target[:, :, self.lower_idx], mask) * JITTER_WEIGHT
         vm = (mask[:, 1:] * mask[:, :-1]).unsqueeze(-1)
         vel = ((pred.diff(dim=1) - target.diff(dim=1)).abs() * self.curve_w * vm).sum() / (vm.sum() * K) * VEL_WEIGHT
         # normalised like the L1 term (not by the number of /p b m/ frames, which would weight those frames
@@ -131,19 +173,26 @@ class Trainer:
         kl_s = nats_s.clamp(min=FREE_BITS_STYLE).sum() * KL_STYLE
         kl_n = nats_n.clamp(min=FREE_BITS_NOISE).sum() * KL_NOISE
         lip_l1 = (err[:, :, self.lower_idx] * m).sum() / (m.sum() * len(LOWER_NAMES))
-        total = l1 + vel + closure + style_l1 + kl_s + kl_n
-        return total, dict(total=total.item(), l1=l1.item(), vel=vel.item(), closure=closure.item(),
+        # asymmetry: the left-right difference is a small part of each curve that the plain L1 leaves
+        # unlearned (1.x-2.0 came out mirror-symmetric whatever the asymmetry axis said)
+        d_p = pred[:, :, self.left_idx] - pred[:, :, self.right_idx]
+        d_t = target[:, :, self.left_idx] - target[:, :, self.right_idx]
+        asym = ((d_p - d_t).abs() * m).sum() / (m.sum() * len(self.left_idx)) * ASYM_WEIGHT
+        total = l1 + bce + vel + closure + jitter + phone_ce + asym + style_l1 + kl_s + kl_n
+        return total, dict(total=total.item(), l1=l1.item(), bce=bce.item(), vel=vel.item(), closure=closure.item(),
+                           jitter=jitter.item(), phone=phone_ce.item(), asym=asym.item(),
                            style=style_l1.item(), nats_s=nats_s.sum().item(), nats_n=nats_n.sum().item(),
                            lip_l1=lip_l1.item())
 
     def state(self, extra):
         return dict(cfg=self.cfg.to_dict(), net=self.net.state_dict(), enc=self.enc.state_dict(),
-                    post=self.post.state_dict(), ema_net=self.ema_net.state_dict(), ema_enc=self.ema_enc.state_dict(),
+                    post=self.post.state_dict(), phone_head=self.phone_head.state_dict(), ema_net=self.ema_net.state_dict(), ema_enc=self.ema_enc.state_dict(),
                     opt=self.opt.state_dict(), step=self.step, elapsed=self.elapsed, **extra)
 
     def load(self, ckpt, weights_only=False):
-        for name in ("net", "enc", "post", "ema_net", "ema_enc"):
-            getattr(self, name).load_state_dict(ckpt[name])
+        for name in ("net", "enc", "post", "ema_net", "ema_enc", "phone_head"):
+            if name in ckpt:  # checkpoints before model 2.0 have no phone head
+                getattr(self, name).load_state_dict(ckpt[name])
         if not weights_only:
             self.opt.load_state_dict(ckpt["opt"])
             self.step = ckpt["step"]
@@ -198,7 +247,7 @@ def style_codes(enc, corpus, rng, per_item=2, frames=150):
 
 
 def main(argv=None):
-    global CLOSURE_WEIGHT, GESTURE_WEIGHT
+    global CLOSURE_WEIGHT, GESTURE_WEIGHT, ASYM_WEIGHT
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--corpus", action="append", required=True, help="shard folder (repeatable)")
     ap.add_argument("--out", required=True, help="run folder (resumes from OUT/last.pt)")
@@ -213,12 +262,14 @@ def main(argv=None):
     ap.add_argument("--closure-weight", type=float, default=CLOSURE_WEIGHT, help="extra L1 on lips in /p b m/")
     ap.add_argument("--gesture-weight", type=float, default=GESTURE_WEIGHT,
                     help="extra L1 on the tuck in /f v/ and the rounding in /w uw ow/")
+    ap.add_argument("--asym-weight", type=float, default=ASYM_WEIGHT,
+                    help="L1 on the left-minus-right difference of the paired curves")
     ap.add_argument("--init", help="warm-start weights from this checkpoint (fresh optimiser and schedule)")
     ap.add_argument("--held-out", action="append", metavar="VOICE",
                     help="voices to keep out of training (default: models.training.corpus.HELD_OUT_VOICES)")
     ap.add_argument("--refresh-every", type=float, default=300.0, help="seconds between scans for new shards")
     args = ap.parse_args(argv)
-    CLOSURE_WEIGHT, GESTURE_WEIGHT = args.closure_weight, args.gesture_weight
+    CLOSURE_WEIGHT, GESTURE_WEIGHT, ASYM_WEIGHT = args.closure_weight, args.gesture_weight, args.asym_weight
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S",
                         handlers=[logging.StreamHandler(sys.stdout),
                                   logging.FileHandler(os.path.join(os.makedirs(args.out, exist_ok=True) or args.out,
@@ -280,9 +331,10 @@ def main(argv=None):
             with torch.no_grad():
                 torch.manual_seed(0)
                 _, val = trainer.losses(val_batch, args.context, trainer.ema_net, trainer.ema_enc, sample=False)
-            log.info("step %d %.1f min lr %.2e | train %s | val(ema) l1 %.4f lip %.4f closure %.4f style %.4f",
-                     trainer.step, trainer.elapsed / 60, lr, " ".join(f"{k} {v:.4f}" for k, v in mean.items()),
-                     val["l1"], val["lip_l1"], val["closure"], val["style"])
+            log.info("step %d %.1f min lr %.2e | train %s | val(ema) l1 %.4f lip %.4f closure %.4f jitter %.4f "
+                     "phone %.4f style %.4f", trainer.step, trainer.elapsed / 60, lr,
+                     " ".join(f"{k} {v:.4f}" for k, v in mean.items()),
+                     val["l1"], val["lip_l1"], val["closure"], val["jitter"], val["phone"], val["style"])
         now = time.time()
         if now - last_ckpt > args.ckpt_every:
             save(last)

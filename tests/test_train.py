@@ -1,0 +1,119 @@
+"""Training losses: the things that went wrong before and must not again."""
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from inference.arkit import RIG_NAMES  # noqa: E402
+from models.training import train as T  # noqa: E402
+from models.training.dataset import phone_frames  # noqa: E402
+from models.training.network import NetConfig  # noqa: E402
+from models.training.phonemes import PHONE_INDEX, PHONES  # noqa: E402
+from models.training.style_axes import STYLE_AXES  # noqa: E402
+
+FRAMES, CONTEXT, B = 40, 10, 2
+
+
+def _batch(rng, roll_value=0.6):
+    curves = np.zeros((B, FRAMES, len(RIG_NAMES)), np.float32)
+    curves[:, 10:25, RIG_NAMES.index("mouthRollLower")] = roll_value  # an /f/ the net must learn to tuck
+    curves[:, :, RIG_NAMES.index("jawOpen")] = 0.3 + 0.2 * np.sin(np.arange(FRAMES) / 3.0)
+    lab = np.zeros((B, FRAMES), np.float32)
+    lab[:, 10:25] = 1
+    phone = np.full((B, FRAMES), PHONE_INDEX["AH"], np.int64)
+    phone[:, 10:25] = PHONE_INDEX["F"]
+    phone[:, -3:] = -1  # unknown labels are ignored
+    return dict(audio=(0.05 * rng.standard_normal((B, (FRAMES + 2 * CONTEXT) * 320))).astype(np.float32),
+                curves=curves, mask=np.ones((B, FRAMES), np.float32), bilabial=np.zeros((B, FRAMES), np.float32),
+                labiodental=lab, rounded=np.zeros((B, FRAMES), np.float32), phone=phone,
+                style=np.array([[a.default for a in STYLE_AXES]] * B, np.float32),
+                ref=rng.uniform(0, 1, (B, 60, len(RIG_NAMES))).astype(np.float32))
+
+
+def _trainer():
+    torch.manual_seed(0)
+    return T.Trainer(NetConfig(channels=16, dilations=(1, 3), upper_channels=8, style_hidden=8), 1e-3)
+
+
+def _bias_grad(trainer, batch, name):
+    """Gradient on the lower head's bias of curve ``name`` after one loss evaluation."""
+    head = trainer.net.lower[-1]
+    k = trainer.net.lower_idx.index(RIG_NAMES.index(name))
+    trainer.opt.zero_grad(set_to_none=True)
+    total, parts = trainer.losses(batch, CONTEXT, sample=False)
+    total.backward()
+    return float(head.bias.grad[k]), parts
+
+
+def test_a_saturated_curve_still_gets_pulled_up():
+    """Model 1.x: L1 through the sigmoid pushed rarely-used curves (mouthRollLower, cheekSquint, gaze) to
+    logits near -20 where the gradient is ~1e-9, and they never recovered. The soft-target cross-entropy
+    must keep a real gradient there."""
+    trainer = _trainer()
+    batch = _batch(np.random.default_rng(0))
+    with torch.no_grad():
+        head = trainer.net.lower[-1]
+        head.bias[trainer.net.lower_idx.index(RIG_NAMES.index("mouthRollLower"))] = -20.0
+    grad, parts = _bias_grad(trainer, batch, "mouthRollLower")
+    assert grad < -1e-3, f"a dead curve gets gradient {grad:.2e}: it can never learn the /f v/ tuck"
+    # the same with the cross-entropy switched off: what 1.x had (documents why the term exists)
+    old = T.BCE_WEIGHT
+    try:
+        T.BCE_WEIGHT = 0.0
+        grad_l1, _ = _bias_grad(trainer, batch, "mouthRollLower")
+    finally:
+        T.BCE_WEIGHT = old
+    assert abs(grad_l1) < 1e-6 < abs(grad)
+
+
+def test_losses_are_finite_and_reported():
+    trainer = _trainer()
+    total, parts = trainer.losses(_batch(np.random.default_rng(1)), CONTEXT, sample=True)
+    assert np.isfinite(total.item())
+    for key in ("l1", "bce", "vel", "closure", "jitter", "phone", "asym", "style"):
+        assert key in parts and np.isfinite(parts[key]), key
+    # an untrained phone head is near chance: cross-entropy ~ log(40 classes) x its weight
+    assert parts["phone"] == pytest.approx(np.log(len(PHONES)) * T.PHONE_WEIGHT, rel=0.3)
+
+
+def test_phone_head_is_not_part_of_the_exported_net():
+    trainer = _trainer()
+    assert not any(p is q for p in trainer.phone_head.parameters() for q in trainer.net.parameters())
+    assert "phone_head" in trainer.state({})
+
+
+def test_jitter_term_prefers_the_teachers_crispness():
+    """As crisp as the target scores 0 whatever it does frame by frame; a blurred copy and a frozen mouth do not."""
+    batch = _batch(np.random.default_rng(2))
+    target = torch.from_numpy(batch["curves"])
+    mask = torch.from_numpy(batch["mask"])
+    blurred = torch.nn.functional.avg_pool1d(target.transpose(1, 2), 5, 1, 2, count_include_pad=False).transpose(1, 2)
+    assert float(T.jitter_gap(target, target, mask)) == 0.0
+    assert float(T.jitter_gap(target.flip(1), target, mask)) < 1e-5  # same crispness, other motion
+    assert float(T.jitter_gap(blurred, target, mask)) > 0.3
+    assert float(T.jitter_gap(torch.zeros_like(target), target, mask)) > 2.0
+
+
+def test_phone_frames_map_labels_and_skip_unknowns():
+    phones = [(0.0, 0.1, "sil"), (0.1, 0.2, "F"), (0.2, 0.3, "AH1"), (0.3, 0.4, "QQ")]
+    out = phone_frames(phones, 20)
+    assert out[0] == PHONE_INDEX["sil"] and out[6] == PHONE_INDEX["F"] and out[12] == PHONE_INDEX["AH"]
+    assert (out[15:] == -1).all()
+
+
+def test_asymmetry_term_sees_only_the_left_right_difference():
+    """The pairs are left/right twins; the term grows when the target leans to one side and the prediction does not."""
+    trainer = _trainer()
+    assert len(trainer.left_idx) == len(trainer.right_idx) >= 10
+    for l, r in zip(trainer.left_idx.tolist(), trainer.right_idx.tolist()):
+        assert RIG_NAMES[l][:-2] == RIG_NAMES[r][:-2] or (RIG_NAMES[l], RIG_NAMES[r]) == ("mouthLeft", "mouthRight")
+    batch = _batch(np.random.default_rng(3))
+    old = T.ASYM_WEIGHT
+    try:
+        T.ASYM_WEIGHT = 1.0
+        _, sym = trainer.losses(batch, CONTEXT, sample=False)
+        batch["curves"][:, :, RIG_NAMES.index("mouthSmile_L")] += 0.3
+        _, lean = trainer.losses(batch, CONTEXT, sample=False)
+    finally:
+        T.ASYM_WEIGHT = old
+    assert lean["asym"] > sym["asym"] + 0.3 / len(trainer.left_idx) * 0.5
