@@ -100,6 +100,43 @@ def test_shipped_model_animates():
     assert np.ptp(curves.column("jawOpen")) > 0.01  # the mouth moves with the syllables
 
 
+def test_shipped_model_makes_the_lip_critical_gestures():
+    """On the bundled demo line (eSpeak voice, phone timings from the engine): lips sealed in /p b m/, the lower
+    lip tucked in /f/ (dead at 0 in model 1.x), rounded in /uw/, and the side-shift curves alive (asymmetry)."""
+    if not DEFAULT_PATH.exists():
+        pytest.skip("models/parley.onnx has not been exported yet")
+    import json
+    from pathlib import Path
+
+    import soundfile as sf
+    assets = Path(__file__).resolve().parent.parent / "assets"
+    pcm, sr = sf.read(str(assets / "demo.wav"), dtype="float32")
+    phones = json.loads((assets / "demo_phones.json").read_text())["phones"]
+    m = load_model()
+    fps = 50.0
+    c = animate(m, pcm, sr, fps, seed=0)
+    gap = (np.maximum(c.column("jawOpen") - c.column("mouthClose"), 0)
+           + (c.column("mouthLowerDown_L") + c.column("mouthLowerDown_R")) / 2
+           + (c.column("mouthUpperUp_L") + c.column("mouthUpperUp_R")) / 2)
+
+    def frames(a, b):
+        return slice(max(0, int(a * fps) - 1), int(np.ceil(b * fps)) + 1)
+
+    bilabial = [frames(a, b) for a, b, p in phones if p.rstrip("012") in ("P", "B", "M")]
+    sealed = [gap[f].min() <= 0.05 for f in bilabial]
+    assert np.mean(sealed) >= 0.8, f"lips sealed in {sum(sealed)} of {len(sealed)} /p b m/"
+    for a, b, p in phones:
+        if p.rstrip("012") == "F":
+            assert c.column("mouthRollLower")[frames(a, b)].max() >= 0.3, "no lower-lip tuck in /f/"
+        if p.rstrip("012") == "UW":
+            f = frames(a, b)
+            assert (c.column("mouthPucker")[f] + c.column("mouthFunnel")[f]).max() >= 0.4, "no rounding in /uw/"
+    left = animate(m, pcm, sr, fps, seed=0, style={"asymmetry": 1.0})
+    right = animate(m, pcm, sr, fps, seed=0, style={"asymmetry": -1.0})
+    assert left.column("mouthLeft").mean() > right.column("mouthLeft").mean() + 0.02
+    assert right.column("mouthRight").mean() > left.column("mouthRight").mean() + 0.02
+
+
 def test_runtime_blinks_follow_the_model_metadata(tmp_path):
     """runtime_blinks '1' (the default, and what models without the key get): seeded blinks laid over the
     eyelids with max(); '0' (a model whose network blinks itself): the eyelids are the network's alone."""
