@@ -6,8 +6,9 @@
 For each phone the synthesiser reported (assets/demo_phones.json), the candidate frames are those
 inside the phone (one frame of slack either side); the still is the candidate where the phone's
 own curves peak: /p/ mouthClose + mouthPress (lips sealed), /uw/ mouthFunnel + mouthPucker (rounded),
-/aa/ jawOpen, /f/ mouthRollLower (lower lip tucked under the teeth). A rest frame before the speech is rendered too. Writes one PNG per phone, a labelled
-sheet (frames.png) and frames.json with the times, frames and curve values.
+/aa/ jawOpen, /f/ mouthRollLower (lower lip tucked under the teeth). A rest frame before the speech
+is rendered too. Writes one PNG per phone, a labelled sheet (frames.png) and frames.json with the
+times, frames and curve values.
 """
 import argparse
 import json
@@ -140,7 +141,7 @@ def sheet(out, report, name="frames.png"):
     except ImportError:
         print("frames: matplotlib missing, no sheet (the PNGs are there)")
         return
-    order = [k for k in ("rest", "P", "UW", "AA", "F") if k in report]
+    order = [k for k in ("rest", *TARGETS) if k in report]
     fig, axes = plt.subplots(1, len(order), figsize=(4 * len(order), 4.4))
     for ax, label in zip(axes, order):
         r = report[label]

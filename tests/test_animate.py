@@ -109,15 +109,15 @@ def test_shipped_model_makes_the_lip_critical_gestures():
     from pathlib import Path
 
     import soundfile as sf
+
+    from models.training.metrics import lip_gap
     assets = Path(__file__).resolve().parent.parent / "assets"
     pcm, sr = sf.read(str(assets / "demo.wav"), dtype="float32")
     phones = json.loads((assets / "demo_phones.json").read_text())["phones"]
     m = load_model()
     fps = 50.0
     c = animate(m, pcm, sr, fps, seed=0)
-    gap = (np.maximum(c.column("jawOpen") - c.column("mouthClose"), 0)
-           + (c.column("mouthLowerDown_L") + c.column("mouthLowerDown_R")) / 2
-           + (c.column("mouthUpperUp_L") + c.column("mouthUpperUp_R")) / 2)
+    gap = lip_gap(c.values, list(c.names))
 
     def frames(a, b):
         return slice(max(0, int(a * fps) - 1), int(np.ceil(b * fps)) + 1)

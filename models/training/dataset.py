@@ -58,13 +58,18 @@ def _label(label):
     return re.sub(r"\d", "", str(label)).upper()
 
 
+def _span(start, end, n):
+    """Frames (50 fps) of a phone from start to end seconds, as a slice clipped to [0, n)."""
+    a = int(np.ceil(start * FPS - 1e-6))
+    b = int(np.ceil(end * FPS - 1e-6))
+    return slice(max(0, a), max(0, min(n, b)))
+
+
 def bilabial_mask(phones, n, labels=BILABIAL):
     mask = np.zeros(n, np.float32)
     for start, end, label in phones:
         if _label(label) in labels:
-            a = int(np.ceil(start * FPS - 1e-6))
-            b = int(np.ceil(end * FPS - 1e-6))
-            mask[max(0, a):max(0, min(n, b))] = 1.0
+            mask[_span(start, end, n)] = 1.0
     return mask
 
 
@@ -76,9 +81,7 @@ def phone_frames(phones, n):
             idx = PHONE_INDEX[parse_label(str(label))[0]]
         except UnknownPhonemeError:
             continue
-        a = int(np.ceil(start * FPS - 1e-6))
-        b = int(np.ceil(end * FPS - 1e-6))
-        out[max(0, a):max(0, min(n, b))] = idx
+        out[_span(start, end, n)] = idx
     return out
 
 

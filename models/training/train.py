@@ -21,9 +21,11 @@ Losses (curves in [0,1], frames masked to the real clip):
     a training-only 1x1 conv head that is never exported): the trunk learns phonetic features, which
     the lip-critical gestures (/p b m/, /f v/, rounding) hinge on, also under noise;
   * velocity L1 (first differences, x4), so the motion is as crisp or smooth as the teacher's;
-  * closure: extra L1 (x4, normalised over all frames) on mouthClose / mouthPress / mouthRoll /
-    jawOpen / lip raisers during /p b m/ frames of the shard's phone alignment, so bilabial closures
-    are never averaged away;
+  * closure: extra L1 (x8, --closure-weight; normalised over all frames) on mouthClose / mouthPress /
+    mouthRoll / jawOpen / lip raisers during /p b m/ frames of the shard's phone alignment, so bilabial
+    closures are never averaged away; the same on the /f v/ tuck and /w uw ow/ rounding curves (x6,
+    --gesture-weight);
+  * asymmetry (off unless --asym-weight): L1 on the left-minus-right difference of the paired curves;
   * style encoder: L1 on the named axes (normalised by range) + KL of the latent (beta 1e-2,
     free bits 0.25 nat per dimension);
   * temporal noise posterior (upper face): KL to N(0, 1) (beta 1e-2, free bits 0.1 nat per
@@ -150,8 +152,8 @@ class Trainer:
         l1 = (err * self.curve_w * m).sum() / denom
         bce = torch.nn.functional.binary_cross_entropy_with_logits(logits, target, reduction="none")
         bce = (bce * self.curve_w * m).sum() / denom * BCE_WEIGHT
-        phone = torch.from_numpy(batch["phone"]) if "phone" in batch else None
-        if phone is not None and (phone >= 0).any():
+        phone = torch.from_numpy(batch["phone"])
+        if (phone >= 0).any():  # cross-entropy over no labelled frame at all would be NaN
             ph_logits = self.phone_head(trunk[:, :, context:context + L])
             phone_ce = torch.nn.functional.cross_entropy(ph_logits, phone, ignore_index=-1) * PHONE_WEIGHT
         else:
@@ -186,7 +188,8 @@ class Trainer:
 
     def state(self, extra):
         return dict(cfg=self.cfg.to_dict(), net=self.net.state_dict(), enc=self.enc.state_dict(),
-                    post=self.post.state_dict(), phone_head=self.phone_head.state_dict(), ema_net=self.ema_net.state_dict(), ema_enc=self.ema_enc.state_dict(),
+                    post=self.post.state_dict(), phone_head=self.phone_head.state_dict(),
+                    ema_net=self.ema_net.state_dict(), ema_enc=self.ema_enc.state_dict(),
                     opt=self.opt.state_dict(), step=self.step, elapsed=self.elapsed, **extra)
 
     def load(self, ckpt, weights_only=False):
