@@ -70,7 +70,7 @@ def test_losses_are_finite_and_reported():
     trainer = _trainer()
     total, parts = trainer.losses(_batch(np.random.default_rng(1)), CONTEXT, sample=True)
     assert np.isfinite(total.item())
-    for key in ("l1", "bce", "vel", "closure", "jitter", "phone", "asym", "style"):
+    for key in ("l1", "bce", "vel", "closure", "gap", "gap_l1", "brow", "jitter", "phone", "asym", "style"):
         assert key in parts and np.isfinite(parts[key]), key
     # an untrained phone head is near chance: cross-entropy ~ log(40 classes) x its weight
     assert parts["phone"] == pytest.approx(np.log(len(PHONES)) * T.PHONE_WEIGHT, rel=0.3)
@@ -117,3 +117,36 @@ def test_asymmetry_term_sees_only_the_left_right_difference():
     finally:
         T.ASYM_WEIGHT = old
     assert lean["asym"] > sym["asym"] + 0.3 / len(trainer.left_idx) * 0.5
+
+
+def test_lip_gap_term_matches_the_metric_and_only_touches_shut_bilabial_frames():
+    """The torch lip gap is metrics.lip_gap; the hinge is zero where the teacher's lips are open or the
+    frame is not /p b m/, and grows with the predicted gap where they are shut."""
+    from models.training import metrics as M
+    rng = np.random.default_rng(4)
+    curves = rng.uniform(0, 1, (B, FRAMES, len(RIG_NAMES))).astype(np.float32)
+    trainer = _trainer()
+    ours = T.lip_gap_t(torch.from_numpy(curves), trainer.name_idx).numpy()
+    for b in range(B):
+        np.testing.assert_allclose(ours[b], M.lip_gap(curves[b], RIG_NAMES), atol=1e-6)
+    batch = _batch(rng)
+    _, no_pbm = trainer.losses(batch, CONTEXT, sample=False)
+    assert no_pbm["gap"] == 0.0  # no /p b m/ frame in the batch
+    batch["bilabial"][:, 30:36] = 1.0  # the teacher's jaw is open there (0.3 +- 0.2): nothing to enforce
+    _, open_pbm = trainer.losses(batch, CONTEXT, sample=False)
+    assert open_pbm["gap"] == 0.0
+    batch["curves"][:, 30:36, RIG_NAMES.index("jawOpen")] = 0.0  # now shut: the untrained net's gap is penalised
+    _, shut = trainer.losses(batch, CONTEXT, sample=False)
+    assert shut["gap"] > 0.01
+
+
+def test_brow_term_wants_the_teachers_brow_activity():
+    """activity_gap is 0 for the teacher itself and grows for a flat or an exaggerated brow track."""
+    t = torch.zeros(B, FRAMES, 3)
+    t[:, :, 0] = 0.2 + 0.1 * torch.sin(torch.arange(FRAMES) / 4.0)
+    mask = torch.ones(B, FRAMES)
+    assert float(T.activity_gap(t, t, mask)) < 1e-6
+    assert float(T.activity_gap(torch.full_like(t, 0.2), t, mask)) > 1.0
+    assert float(T.activity_gap(t * 3.0, t, mask)) > 0.9
+    trainer = _trainer()
+    assert [RIG_NAMES[k] for k in trainer.brow_idx.tolist()] == [n for n in RIG_NAMES if n.startswith("brow")]

@@ -222,7 +222,7 @@ def resample_curves(curves, factor):
     return ((1 - f) * curves[i] + f * curves[j]).astype(np.float32)
 
 
-DEFAULT_P = {"eq": 0.4, "reverb": 0.35, "pitch": 0.25, "formant": 0.2, "noise": 0.5, "clip": 0.08,
+DEFAULT_P = {"eq": 0.4, "reverb": 0.35, "pitch": 0.25, "formant": 0.2, "noise": 0.65, "clip": 0.08,
              "gain": 0.8}
 
 
@@ -244,8 +244,9 @@ def augment(x, rng, p=None):
         info["eq"] = str(rng.choice(["random", "random", "telephone", "cheap_mic"]))
         y = eq(y, rng, info["eq"])
     if rng.random() < p["noise"]:
-        info["noise_snr"] = float(rng.choice([0.0, 5.0, 10.0, 15.0, 20.0, 30.0]) + rng.uniform(0, 5))
-        info["noise_color"] = str(rng.choice(["white", "pink", "brown", "speech"]))
+        # weighted towards 5-20 dB (a laptop mic in a room): model 2.1 lost 29 % of its bilabial closures at 10 dB
+        info["noise_snr"] = float(rng.choice([0.0, 5.0, 5.0, 10.0, 10.0, 15.0, 20.0, 30.0]) + rng.uniform(0, 5))
+        info["noise_color"] = str(rng.choice(["white", "white", "pink", "brown", "speech"]))
         y = noise(y, rng, info["noise_snr"], info["noise_color"])
     if rng.random() < p["clip"]:
         info["clip"] = float(rng.uniform(0.2, 0.7))

@@ -105,6 +105,7 @@ def export(ckpt_path, out, version, style_out=None, check=True, runtime_blinks=T
     n = 3 * SAMPLE_RATE
     t = n_frames(n)
     dummy = (torch.zeros(1, n), torch.zeros(1, cfg.style_dim), torch.zeros(1, n_noise_steps(t, cfg), cfg.noise_dim))
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     tmp, tmp_style = out + ".tmp", style_out + ".tmp"
     with torch.no_grad():
         _export(net, dummy, tmp, ["audio", "style", "noise"], ["curves"],

@@ -139,12 +139,15 @@ class MotionNet(nn.Module):
     def logits(self, audio, style, noise):
         """(pre-sigmoid curves [B,T,51], trunk features [B,C,T]): what training needs (its losses work on logits)."""
         x = self.trunk(audio, style)
-        t = x.shape[2]
         lower = self.lower(x)
-        n = self.noise_up(noise.transpose(1, 2))[:, :, :t]
-        upper = self.upper(self.upper_in(x) + n)
-        logits = torch.cat([lower, upper], dim=1)[:, self.order]  # back to RIG_NAMES order
+        logits = torch.cat([lower, self.upper_logits(x, noise)], dim=1)[:, self.order]  # back to RIG_NAMES order
         return logits.transpose(1, 2), x
+
+    def upper_logits(self, trunk, noise):
+        """Upper-face head alone: trunk features [B,C,T] + noise [B,Tn,Z] -> logits [B,len(UPPER_NAMES),T]
+        (training draws it a second time with prior noise to match the teacher's brow activity)."""
+        n = self.noise_up(noise.transpose(1, 2))[:, :, :trunk.shape[2]]
+        return self.upper(self.upper_in(trunk) + n)
 
     def forward(self, audio, style, noise):
         return torch.sigmoid(self.logits(audio, style, noise)[0])

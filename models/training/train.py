@@ -1,6 +1,6 @@
 """Train Parley's motion model on a teacher corpus; resumable, time-budgeted, CPU-only.
 
-    python -m models.training.train --corpus /work/corpus/full --out runs/v1 --minutes 60
+    python -m models.training.train --corpus /work/corpus/full --out runs/v3 --minutes 88 --threads 2
 
 Every ``--ckpt-every`` seconds (default 180) ``runs/NAME/last.pt`` is rewritten; running the same
 command again resumes from it (weights, EMA, optimiser, step, elapsed time, RNG). The learning
@@ -21,11 +21,22 @@ Losses (curves in [0,1], frames masked to the real clip):
     a training-only 1x1 conv head that is never exported): the trunk learns phonetic features, which
     the lip-critical gestures (/p b m/, /f v/, rounding) hinge on, also under noise;
   * velocity L1 (first differences, x4), so the motion is as crisp or smooth as the teacher's;
-  * closure: extra L1 (x8, --closure-weight; normalised over all frames) on mouthClose / mouthPress /
+  * closure: extra L1 (x12, --closure-weight; normalised over all frames) on mouthClose / mouthPress /
     mouthRoll / jawOpen / lip raisers during /p b m/ frames of the shard's phone alignment, so bilabial
     closures are never averaged away; the same on the /f v/ tuck and /w uw ow/ rounding curves (x6,
     --gesture-weight);
-  * asymmetry (off unless --asym-weight): L1 on the left-minus-right difference of the paired curves;
+  * lip gap (the evaluation's own quantity, metrics.lip_gap: jaw minus mouthClose plus the lip
+    raisers): where the teacher's lips are shut in a /p b m/ frame, a hinge on the predicted gap above
+    0.01 (x0.5, --gap-weight), normalised by those frames: the per-curve L1 terms alone left near-misses
+    of 0.05-0.1 that read as a parted mouth. And an L1 on the gap on every frame (x1): the hinge alone
+    (x1, tried first) bought its closures with lips that stuck together in vowels (15 % of vowel frames
+    closed at 24 min, teacher 7 %);
+  * asymmetry (x4, --asym-weight): L1 on the left-minus-right difference of the paired curves (the
+    plain L1 leaves the small L-R difference unlearned and the face mirror-symmetric);
+  * brow activity (x0.2, --brow-weight): the upper head is run a second time with *prior* noise (what
+    a user's take gets) and its summed brow standard deviation per crop matched to the teacher's in log
+    space; through the posterior alone the head copies the amplitude out of the noise and ignores the
+    upper_face axis;
   * style encoder: L1 on the named axes (normalised by range) + KL of the latent (beta 1e-2,
     free bits 0.25 nat per dimension);
   * temporal noise posterior (upper face): KL to N(0, 1) (beta 1e-2, free bits 0.1 nat per
@@ -57,9 +68,13 @@ LIP_WEIGHT = 2.0
 BCE_WEIGHT = 1.0
 JITTER_WEIGHT = 0.1
 PHONE_WEIGHT = 0.2
-ASYM_WEIGHT = 0.0  # --asym-weight: L1 on the left-minus-right difference of every _L/_R pair (+ mouthLeft/Right)
+ASYM_WEIGHT = 4.0  # --asym-weight: L1 on the left-minus-right difference of every _L/_R pair (+ mouthLeft/Right)
 VEL_WEIGHT = 4.0
-CLOSURE_WEIGHT = 8.0
+CLOSURE_WEIGHT = 12.0
+GAP_WEIGHT = 0.5    # --gap-weight: hinge on the predicted lip gap where the teacher's lips are shut in /p b m/
+GAP_L1_WEIGHT = 1.0  # L1 on the lip gap itself on every frame: the hinge alone bought closures with a mouth
+                     # that stuck shut in vowels (2x the teacher's closed vowel frames at a mid-run check)
+BROW_WEIGHT = 0.2   # --brow-weight: brow activity with prior noise against the teacher's, per crop
 GESTURE_WEIGHT = 6.0  # --gesture-weight: extra L1 on the tuck curves in /f v/ and rounding in /w uw ow/
 TUCK_CURVES = ("mouthRollLower", "mouthRollUpper", "mouthUpperUp_L", "mouthUpperUp_R", "jawOpen")
 ROUND_CURVES = ("mouthPucker", "mouthFunnel", "jawOpen")
@@ -68,6 +83,7 @@ KL_STYLE = 1e-2
 KL_NOISE = 1e-2
 FREE_BITS_STYLE = 0.25  # nats per latent dimension that cost nothing (keeps the posteriors in use)
 FREE_BITS_NOISE = 0.1   # nats per noise dimension and step
+CLOSED_GAP = 0.02  # teacher lip gap (metrics.lip_gap units) below which a /p b m/ frame counts as shut
 CLOSURE_CURVES = ("mouthClose", "mouthPress_L", "mouthPress_R", "mouthRollLower", "mouthRollUpper", "jawOpen",
                   "mouthLowerDown_L", "mouthLowerDown_R", "mouthUpperUp_L", "mouthUpperUp_R")
 
@@ -81,6 +97,25 @@ def jitter_gap(pred, target, mask):
     j_p = (pred.diff(n=2, dim=1).abs() * lm).sum(dim=(1, 2)) / n
     j_t = (target.diff(n=2, dim=1).abs() * lm).sum(dim=(1, 2)) / n
     return (torch.log(j_p + 1e-4) - torch.log(j_t + 1e-4)).abs().mean()
+
+
+def lip_gap_t(curves, idx):
+    """metrics.lip_gap on a torch tensor [B,T,51] (idx: column of every curve it uses, by name)."""
+    c = lambda n: curves[:, :, idx[n]]
+    return (torch.relu(c("jawOpen") - c("mouthClose")) + 0.5 * (c("mouthLowerDown_L") + c("mouthLowerDown_R"))
+            + 0.5 * (c("mouthUpperUp_L") + c("mouthUpperUp_R")))
+
+
+def activity_gap(pred, target, mask):
+    """Mean over crops of |log(activity(pred) / activity(target))|, activity = summed temporal standard
+    deviation of the curves [B,T,K] over the frames where mask [B,T] is set (metrics.brow_activity per crop)."""
+    m = mask.unsqueeze(-1)
+    n = m.sum(dim=1).clamp(min=1.0)
+
+    def act(x):
+        mean = (x * m).sum(dim=1) / n
+        return torch.sqrt(((x - mean.unsqueeze(1)).pow(2) * m).sum(dim=1) / n + 1e-8).sum(dim=1)
+    return (torch.log(act(pred) + 1e-3) - torch.log(act(target) + 1e-3)).abs().mean()
 
 
 class Trainer:
@@ -111,6 +146,9 @@ class Trainer:
         self.left_idx = torch.tensor([RIG_NAMES.index(n) for n in left])
         self.right_idx = torch.tensor([RIG_NAMES.index(n) for n in right])
         self.upper_idx = torch.tensor([RIG_NAMES.index(n) for n in UPPER_NAMES])
+        self.name_idx = {n: k for k, n in enumerate(RIG_NAMES)}
+        self.brow_up = torch.tensor([k for k, n in enumerate(UPPER_NAMES) if n.startswith("brow")])  # in the upper head
+        self.brow_idx = self.upper_idx[self.brow_up]
         self.lower_idx = torch.tensor([RIG_NAMES.index(n) for n in LOWER_NAMES])
         self.lo = torch.tensor([a.lo for a in STYLE_AXES])
         self.range = torch.tensor([a.hi - a.lo for a in STYLE_AXES])
@@ -169,6 +207,22 @@ class Trainer:
             rnd = torch.from_numpy(batch["rounded"]) * mask
             closure = closure + ((err * self.tuck_w * tuck.unsqueeze(-1)).sum()
                                  + (err * self.round_w * rnd.unsqueeze(-1)).sum()) / denom
+        # the metric's own quantity: where the teacher's lips are shut in /p b m/, the predicted lip gap
+        # (jaw minus mouthClose plus the lip raisers) must be too; normalised by those frames, as it only
+        # touches them (the L1 terms leave near-misses of 0.05-0.1 that read as an open mouth)
+        shut = bil * (lip_gap_t(target, self.name_idx) <= CLOSED_GAP).float()
+        gap = (torch.relu(lip_gap_t(pred, self.name_idx) - 0.5 * CLOSED_GAP) * shut).sum() / shut.sum().clamp(min=1.0)
+        gap = gap * GAP_WEIGHT
+        gap_l1 = ((lip_gap_t(pred, self.name_idx) - lip_gap_t(target, self.name_idx)).abs() * mask).sum()
+        gap_l1 = gap_l1 / mask.sum() * GAP_L1_WEIGHT
+        # brow activity with *prior* noise (what a user's take gets) against the teacher's, per crop: with the
+        # posterior alone the head learns to copy the amplitude from the noise and ignores the upper_face axis
+        if BROW_WEIGHT:
+            prior = torch.randn(B, tn, self.cfg.noise_dim)  # the validation pass seeds torch first
+            brow_p = torch.sigmoid(net.upper_logits(trunk, prior)[:, self.brow_up, context:context + L]).transpose(1, 2)
+            brow = activity_gap(brow_p, target[:, :, self.brow_idx], mask) * BROW_WEIGHT
+        else:
+            brow = torch.zeros(())
         style_l1 = ((named - style_true).abs() / self.range).mean() * STYLE_WEIGHT
         nats_s = (0.5 * (mu_s.pow(2) + lv_s.exp() - 1 - lv_s)).mean(dim=0)          # [L]
         nats_n = (0.5 * (mu_n.pow(2) + lv_n.exp() - 1 - lv_n)).mean(dim=(0, 1))    # [Z]
@@ -180,8 +234,9 @@ class Trainer:
         d_p = pred[:, :, self.left_idx] - pred[:, :, self.right_idx]
         d_t = target[:, :, self.left_idx] - target[:, :, self.right_idx]
         asym = ((d_p - d_t).abs() * m).sum() / (m.sum() * len(self.left_idx)) * ASYM_WEIGHT
-        total = l1 + bce + vel + closure + jitter + phone_ce + asym + style_l1 + kl_s + kl_n
+        total = l1 + bce + vel + closure + gap + gap_l1 + jitter + phone_ce + asym + brow + style_l1 + kl_s + kl_n
         return total, dict(total=total.item(), l1=l1.item(), bce=bce.item(), vel=vel.item(), closure=closure.item(),
+                           gap=gap.item(), gap_l1=gap_l1.item(), brow=brow.item(),
                            jitter=jitter.item(), phone=phone_ce.item(), asym=asym.item(),
                            style=style_l1.item(), nats_s=nats_s.sum().item(), nats_n=nats_n.sum().item(),
                            lip_l1=lip_l1.item())
@@ -250,7 +305,7 @@ def style_codes(enc, corpus, rng, per_item=2, frames=150):
 
 
 def main(argv=None):
-    global CLOSURE_WEIGHT, GESTURE_WEIGHT, ASYM_WEIGHT
+    global CLOSURE_WEIGHT, GESTURE_WEIGHT, ASYM_WEIGHT, GAP_WEIGHT, BROW_WEIGHT
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--corpus", action="append", required=True, help="shard folder (repeatable)")
     ap.add_argument("--out", required=True, help="run folder (resumes from OUT/last.pt)")
@@ -267,12 +322,17 @@ def main(argv=None):
                     help="extra L1 on the tuck in /f v/ and the rounding in /w uw ow/")
     ap.add_argument("--asym-weight", type=float, default=ASYM_WEIGHT,
                     help="L1 on the left-minus-right difference of the paired curves")
+    ap.add_argument("--gap-weight", type=float, default=GAP_WEIGHT,
+                    help="hinge on the predicted lip gap where the teacher's lips are shut in /p b m/")
+    ap.add_argument("--brow-weight", type=float, default=BROW_WEIGHT,
+                    help="brow activity with prior noise against the teacher's")
     ap.add_argument("--init", help="warm-start weights from this checkpoint (fresh optimiser and schedule)")
     ap.add_argument("--held-out", action="append", metavar="VOICE",
                     help="voices to keep out of training (default: models.training.corpus.HELD_OUT_VOICES)")
     ap.add_argument("--refresh-every", type=float, default=300.0, help="seconds between scans for new shards")
     args = ap.parse_args(argv)
     CLOSURE_WEIGHT, GESTURE_WEIGHT, ASYM_WEIGHT = args.closure_weight, args.gesture_weight, args.asym_weight
+    GAP_WEIGHT, BROW_WEIGHT = args.gap_weight, args.brow_weight
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S",
                         handlers=[logging.StreamHandler(sys.stdout),
                                   logging.FileHandler(os.path.join(os.makedirs(args.out, exist_ok=True) or args.out,
@@ -335,9 +395,10 @@ def main(argv=None):
                 torch.manual_seed(0)
                 _, val = trainer.losses(val_batch, args.context, trainer.ema_net, trainer.ema_enc, sample=False)
             log.info("step %d %.1f min lr %.2e | train %s | val(ema) l1 %.4f lip %.4f closure %.4f jitter %.4f "
-                     "phone %.4f style %.4f", trainer.step, trainer.elapsed / 60, lr,
+                     "phone %.4f style %.4f gap %.4f brow %.4f", trainer.step, trainer.elapsed / 60, lr,
                      " ".join(f"{k} {v:.4f}" for k, v in mean.items()),
-                     val["l1"], val["lip_l1"], val["closure"], val["jitter"], val["phone"], val["style"])
+                     val["l1"], val["lip_l1"], val["closure"], val["jitter"], val["phone"], val["style"],
+                     val["gap"], val["brow"])
         now = time.time()
         if now - last_ckpt > args.ckpt_every:
             save(last)
