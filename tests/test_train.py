@@ -150,3 +150,24 @@ def test_brow_term_wants_the_teachers_brow_activity():
     assert float(T.activity_gap(t * 3.0, t, mask)) > 0.9
     trainer = _trainer()
     assert [RIG_NAMES[k] for k in trainer.brow_idx.tolist()] == [n for n in RIG_NAMES if n.startswith("brow")]
+
+
+def test_upper_mean_term_asks_the_prior_noise_take_for_the_teachers_brow_level():
+    """With prior noise the upper face must reach the teacher's level (a surprised speaker's raised brows):
+    raising the target brows raises the term; it is off (0) unless weighted."""
+    trainer = _trainer()
+    batch = _batch(np.random.default_rng(5))
+    _, off = trainer.losses(batch, CONTEXT, sample=False)
+    assert off["upper_mean"] == 0.0
+    old = T.UPPER_MEAN_WEIGHT
+    try:
+        T.UPPER_MEAN_WEIGHT = 1.0
+        torch.manual_seed(0)
+        _, low = trainer.losses(batch, CONTEXT, sample=False)
+        for n in ("browOuterUp_L", "browOuterUp_R", "eyeWide_L", "eyeWide_R"):
+            batch["curves"][:, :, RIG_NAMES.index(n)] = 0.9
+        torch.manual_seed(0)
+        _, high = trainer.losses(batch, CONTEXT, sample=False)
+    finally:
+        T.UPPER_MEAN_WEIGHT = old
+    assert high["upper_mean"] > low["upper_mean"] + 0.5 * 4 * 0.8 / len(trainer.upper_idx)

@@ -36,7 +36,8 @@ Losses (curves in [0,1], frames masked to the real clip):
   * brow activity (x0.2, --brow-weight): the upper head is run a second time with *prior* noise (what
     a user's take gets) and its summed brow standard deviation per crop matched to the teacher's in log
     space; through the posterior alone the head copies the amplitude out of the noise and ignores the
-    upper_face axis;
+    upper_face axis. --upper-mean-weight adds the same for the per-crop *mean* of the upper-face
+    curves (off in 3.0: its surprised slider lost the brows, whose level the head read from the noise);
   * style encoder: L1 on the named axes (normalised by range) + KL of the latent (beta 1e-2,
     free bits 0.25 nat per dimension);
   * temporal noise posterior (upper face): KL to N(0, 1) (beta 1e-2, free bits 0.1 nat per
@@ -75,6 +76,8 @@ GAP_WEIGHT = 0.5    # --gap-weight: hinge on the predicted lip gap where the tea
 GAP_L1_WEIGHT = 1.0  # L1 on the lip gap itself on every frame: the hinge alone bought closures with a mouth
                      # that stuck shut in vowels (2x the teacher's closed vowel frames at a mid-run check)
 BROW_WEIGHT = 0.2   # --brow-weight: brow activity with prior noise against the teacher's, per crop
+UPPER_MEAN_WEIGHT = 0.0  # --upper-mean-weight: per-crop mean of the upper-face curves with prior noise against the
+                         # teacher's (off in 3.0, whose surprised slider lost its brows to the noise posterior)
 GESTURE_WEIGHT = 6.0  # --gesture-weight: extra L1 on the tuck curves in /f v/ and rounding in /w uw ow/
 TUCK_CURVES = ("mouthRollLower", "mouthRollUpper", "mouthUpperUp_L", "mouthUpperUp_R", "jawOpen")
 ROUND_CURVES = ("mouthPucker", "mouthFunnel", "jawOpen")
@@ -217,12 +220,15 @@ class Trainer:
         gap_l1 = gap_l1 / mask.sum() * GAP_L1_WEIGHT
         # brow activity with *prior* noise (what a user's take gets) against the teacher's, per crop: with the
         # posterior alone the head learns to copy the amplitude from the noise and ignores the upper_face axis
-        if BROW_WEIGHT:
+        brow = upper_mean = torch.zeros(())
+        if BROW_WEIGHT or UPPER_MEAN_WEIGHT:
             prior = torch.randn(B, tn, self.cfg.noise_dim)  # the validation pass seeds torch first
-            brow_p = torch.sigmoid(net.upper_logits(trunk, prior)[:, self.brow_up, context:context + L]).transpose(1, 2)
-            brow = activity_gap(brow_p, target[:, :, self.brow_idx], mask) * BROW_WEIGHT
-        else:
-            brow = torch.zeros(())
+            up_p = torch.sigmoid(net.upper_logits(trunk, prior)[:, :, context:context + L]).transpose(1, 2)
+            up_t = target[:, :, self.upper_idx]
+            brow = activity_gap(up_p[:, :, self.brow_up], up_t[:, :, self.brow_up], mask) * BROW_WEIGHT
+            # the level (a surprised speaker's raised brows) must come from the style, not from the noise
+            n = m.sum(dim=1).clamp(min=1.0)
+            upper_mean = (((up_p - up_t) * m).sum(dim=1) / n).abs().mean() * UPPER_MEAN_WEIGHT
         style_l1 = ((named - style_true).abs() / self.range).mean() * STYLE_WEIGHT
         nats_s = (0.5 * (mu_s.pow(2) + lv_s.exp() - 1 - lv_s)).mean(dim=0)          # [L]
         nats_n = (0.5 * (mu_n.pow(2) + lv_n.exp() - 1 - lv_n)).mean(dim=(0, 1))    # [Z]
@@ -234,9 +240,9 @@ class Trainer:
         d_p = pred[:, :, self.left_idx] - pred[:, :, self.right_idx]
         d_t = target[:, :, self.left_idx] - target[:, :, self.right_idx]
         asym = ((d_p - d_t).abs() * m).sum() / (m.sum() * len(self.left_idx)) * ASYM_WEIGHT
-        total = l1 + bce + vel + closure + gap + gap_l1 + jitter + phone_ce + asym + brow + style_l1 + kl_s + kl_n
+        total = l1 + bce + vel + closure + gap + gap_l1 + jitter + phone_ce + asym + brow + upper_mean + style_l1 + kl_s + kl_n
         return total, dict(total=total.item(), l1=l1.item(), bce=bce.item(), vel=vel.item(), closure=closure.item(),
-                           gap=gap.item(), gap_l1=gap_l1.item(), brow=brow.item(),
+                           gap=gap.item(), gap_l1=gap_l1.item(), brow=brow.item(), upper_mean=upper_mean.item(),
                            jitter=jitter.item(), phone=phone_ce.item(), asym=asym.item(),
                            style=style_l1.item(), nats_s=nats_s.sum().item(), nats_n=nats_n.sum().item(),
                            lip_l1=lip_l1.item())
@@ -305,7 +311,7 @@ def style_codes(enc, corpus, rng, per_item=2, frames=150):
 
 
 def main(argv=None):
-    global CLOSURE_WEIGHT, GESTURE_WEIGHT, ASYM_WEIGHT, GAP_WEIGHT, BROW_WEIGHT
+    global CLOSURE_WEIGHT, GESTURE_WEIGHT, ASYM_WEIGHT, GAP_WEIGHT, BROW_WEIGHT, UPPER_MEAN_WEIGHT
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--corpus", action="append", required=True, help="shard folder (repeatable)")
     ap.add_argument("--out", required=True, help="run folder (resumes from OUT/last.pt)")
@@ -326,13 +332,15 @@ def main(argv=None):
                     help="hinge on the predicted lip gap where the teacher's lips are shut in /p b m/")
     ap.add_argument("--brow-weight", type=float, default=BROW_WEIGHT,
                     help="brow activity with prior noise against the teacher's")
+    ap.add_argument("--upper-mean-weight", type=float, default=UPPER_MEAN_WEIGHT,
+                    help="per-crop mean of the upper-face curves with prior noise against the teacher's")
     ap.add_argument("--init", help="warm-start weights from this checkpoint (fresh optimiser and schedule)")
     ap.add_argument("--held-out", action="append", metavar="VOICE",
                     help="voices to keep out of training (default: models.training.corpus.HELD_OUT_VOICES)")
     ap.add_argument("--refresh-every", type=float, default=300.0, help="seconds between scans for new shards")
     args = ap.parse_args(argv)
     CLOSURE_WEIGHT, GESTURE_WEIGHT, ASYM_WEIGHT = args.closure_weight, args.gesture_weight, args.asym_weight
-    GAP_WEIGHT, BROW_WEIGHT = args.gap_weight, args.brow_weight
+    GAP_WEIGHT, BROW_WEIGHT, UPPER_MEAN_WEIGHT = args.gap_weight, args.brow_weight, args.upper_mean_weight
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S",
                         handlers=[logging.StreamHandler(sys.stdout),
                                   logging.FileHandler(os.path.join(os.makedirs(args.out, exist_ok=True) or args.out,
