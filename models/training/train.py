@@ -213,11 +213,10 @@ class Trainer:
         # the metric's own quantity: where the teacher's lips are shut in /p b m/, the predicted lip gap
         # (jaw minus mouthClose plus the lip raisers) must be too; normalised by those frames, as it only
         # touches them (the L1 terms leave near-misses of 0.05-0.1 that read as an open mouth)
-        shut = bil * (lip_gap_t(target, self.name_idx) <= CLOSED_GAP).float()
-        gap = (torch.relu(lip_gap_t(pred, self.name_idx) - 0.5 * CLOSED_GAP) * shut).sum() / shut.sum().clamp(min=1.0)
-        gap = gap * GAP_WEIGHT
-        gap_l1 = ((lip_gap_t(pred, self.name_idx) - lip_gap_t(target, self.name_idx)).abs() * mask).sum()
-        gap_l1 = gap_l1 / mask.sum() * GAP_L1_WEIGHT
+        gap_p, gap_t = lip_gap_t(pred, self.name_idx), lip_gap_t(target, self.name_idx)
+        shut = bil * (gap_t <= CLOSED_GAP).float()
+        gap = (torch.relu(gap_p - 0.5 * CLOSED_GAP) * shut).sum() / shut.sum().clamp(min=1.0) * GAP_WEIGHT
+        gap_l1 = ((gap_p - gap_t).abs() * mask).sum() / mask.sum() * GAP_L1_WEIGHT
         # brow activity with *prior* noise (what a user's take gets) against the teacher's, per crop: with the
         # posterior alone the head learns to copy the amplitude from the noise and ignores the upper_face axis
         brow = upper_mean = torch.zeros(())
