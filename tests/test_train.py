@@ -140,6 +140,31 @@ def test_lip_gap_term_matches_the_metric_and_only_touches_shut_bilabial_frames()
     assert shut["gap"] > 0.01
 
 
+def test_tuck_hinge_only_touches_frames_where_the_teacher_tucks_in_f_v():
+    """Zero where the teacher does not tuck or the frame is not /f v/; where it tucks (0.6 in /f/ frames)
+    an untucked prediction is pushed towards TUCK_HINGE, and a prediction already over it costs nothing."""
+    trainer = _trainer()
+    batch = _batch(np.random.default_rng(6))
+    _, tucked = trainer.losses(batch, CONTEXT, sample=False)
+    assert tucked["tuck_hinge"] >= 0.0
+    shallow = _batch(np.random.default_rng(6), roll_value=0.2)  # below the teacher's threshold: nothing to enforce
+    _, none = trainer.losses(shallow, CONTEXT, sample=False)
+    assert none["tuck_hinge"] == 0.0
+    no_fv = _batch(np.random.default_rng(6))
+    no_fv["labiodental"][:] = 0.0
+    _, none = trainer.losses(no_fv, CONTEXT, sample=False)
+    assert none["tuck_hinge"] == 0.0
+    with torch.no_grad():  # drive the roll's logit down: the hinge is then (TUCK_HINGE - ~0) x weight
+        head = trainer.net.lower[-1]
+        head.bias[trainer.net.lower_idx.index(RIG_NAMES.index("mouthRollLower"))] = -20.0
+    _, low = trainer.losses(batch, CONTEXT, sample=False)
+    assert abs(low["tuck_hinge"] - T.TUCK_HINGE * T.TUCK_HINGE_WEIGHT) < 1e-3
+    with torch.no_grad():
+        head.bias[trainer.net.lower_idx.index(RIG_NAMES.index("mouthRollLower"))] = 20.0
+    _, high = trainer.losses(batch, CONTEXT, sample=False)
+    assert high["tuck_hinge"] < 1e-6
+
+
 def test_brow_term_wants_the_teachers_brow_activity():
     """activity_gap is 0 for the teacher itself and grows for a flat or an exaggerated brow track."""
     t = torch.zeros(B, FRAMES, 3)
@@ -157,10 +182,11 @@ def test_upper_mean_term_asks_the_prior_noise_take_for_the_teachers_brow_level()
     raising the target brows raises the term; it is off (0) unless weighted."""
     trainer = _trainer()
     batch = _batch(np.random.default_rng(5))
-    _, off = trainer.losses(batch, CONTEXT, sample=False)
-    assert off["upper_mean"] == 0.0
     old = T.UPPER_MEAN_WEIGHT
     try:
+        T.UPPER_MEAN_WEIGHT = 0.0
+        _, off = trainer.losses(batch, CONTEXT, sample=False)
+        assert off["upper_mean"] == 0.0
         T.UPPER_MEAN_WEIGHT = 1.0
         torch.manual_seed(0)
         _, low = trainer.losses(batch, CONTEXT, sample=False)

@@ -31,13 +31,17 @@ Losses (curves in [0,1], frames masked to the real clip):
     of 0.05-0.1 that read as a parted mouth. And an L1 on the gap on every frame (x1): the hinge alone
     (x1, tried first) bought its closures with lips that stuck together in vowels (15 % of vowel frames
     closed at 24 min, teacher 7 %);
+  * tuck hinge (x0.5, --tuck-hinge-weight): where the teacher tucks the lower lip in an /f v/ frame
+    (mouthRollLower >= 0.3, the metric's threshold), relu(0.35 - predicted roll), normalised by those
+    frames: 3.0's missed tucks were nearly all never started (max roll < 0.1), worst in noise;
   * asymmetry (x4, --asym-weight): L1 on the left-minus-right difference of the paired curves (the
     plain L1 leaves the small L-R difference unlearned and the face mirror-symmetric);
   * brow activity (x0.2, --brow-weight): the upper head is run a second time with *prior* noise (what
     a user's take gets) and its summed brow standard deviation per crop matched to the teacher's in log
     space; through the posterior alone the head copies the amplitude out of the noise and ignores the
-    upper_face axis. --upper-mean-weight adds the same for the per-crop *mean* of the upper-face
-    curves (off in 3.0: its surprised slider lost the brows, whose level the head read from the noise);
+    upper_face axis. The per-crop *mean* of the upper-face curves under prior noise is matched to the
+    teacher's too (x2, --upper-mean-weight; new in 3.1: 3.0's surprised slider lost its brows, whose
+    level the head had read from the noise posterior);
   * style encoder: L1 on the named axes (normalised by range) + KL of the latent (beta 1e-2,
     free bits 0.25 nat per dimension);
   * temporal noise posterior (upper face): KL to N(0, 1) (beta 1e-2, free bits 0.1 nat per
@@ -76,8 +80,11 @@ GAP_WEIGHT = 0.5    # --gap-weight: hinge on the predicted lip gap where the tea
 GAP_L1_WEIGHT = 1.0  # L1 on the lip gap itself on every frame: the hinge alone bought closures with a mouth
                      # that stuck shut in vowels (2x the teacher's closed vowel frames at a mid-run check)
 BROW_WEIGHT = 0.2   # --brow-weight: brow activity with prior noise against the teacher's, per crop
-UPPER_MEAN_WEIGHT = 0.0  # --upper-mean-weight: per-crop mean of the upper-face curves with prior noise against the
-                         # teacher's (off in 3.0, whose surprised slider lost its brows to the noise posterior)
+UPPER_MEAN_WEIGHT = 2.0  # --upper-mean-weight: per-crop mean of the upper-face curves with prior noise against the
+                         # teacher's (new in 3.1: 3.0's surprised slider lost its brows to the noise posterior)
+TUCK_HINGE_WEIGHT = 0.5  # --tuck-hinge-weight: hinge on mouthRollLower below TUCK_HINGE where the teacher tucks in /f v/
+TUCK_TEACHER = 0.30  # teacher mouthRollLower at or above which an /f v/ frame counts as tucked (metrics.TUCK_MIN)
+TUCK_HINGE = 0.35    # the prediction is pushed up to here there: a margin over the metric's threshold
 GESTURE_WEIGHT = 6.0  # --gesture-weight: extra L1 on the tuck curves in /f v/ and rounding in /w uw ow/
 TUCK_CURVES = ("mouthRollLower", "mouthRollUpper", "mouthUpperUp_L", "mouthUpperUp_R", "jawOpen")
 ROUND_CURVES = ("mouthPucker", "mouthFunnel", "jawOpen")
@@ -217,6 +224,11 @@ class Trainer:
         shut = bil * (gap_t <= CLOSED_GAP).float()
         gap = (torch.relu(gap_p - 0.5 * CLOSED_GAP) * shut).sum() / shut.sum().clamp(min=1.0) * GAP_WEIGHT
         gap_l1 = ((gap_p - gap_t).abs() * mask).sum() / mask.sum() * GAP_L1_WEIGHT
+        # the same for the /f v/ tuck: 3.0's misses (23 % clean, 48 % in 10 dB noise) were nearly all "never
+        # tucked" (max mouthRollLower < 0.1), so where the teacher tucks, the roll is pushed over the threshold
+        roll_p, roll_t = pred[:, :, self.name_idx["mouthRollLower"]], target[:, :, self.name_idx["mouthRollLower"]]
+        tucked = torch.from_numpy(batch["labiodental"]) * mask * (roll_t >= TUCK_TEACHER).float()
+        tuck_hinge = (torch.relu(TUCK_HINGE - roll_p) * tucked).sum() / tucked.sum().clamp(min=1.0) * TUCK_HINGE_WEIGHT
         # brow activity with *prior* noise (what a user's take gets) against the teacher's, per crop: with the
         # posterior alone the head learns to copy the amplitude from the noise and ignores the upper_face axis
         brow = upper_mean = torch.zeros(())
@@ -239,9 +251,9 @@ class Trainer:
         d_p = pred[:, :, self.left_idx] - pred[:, :, self.right_idx]
         d_t = target[:, :, self.left_idx] - target[:, :, self.right_idx]
         asym = ((d_p - d_t).abs() * m).sum() / (m.sum() * len(self.left_idx)) * ASYM_WEIGHT
-        total = l1 + bce + vel + closure + gap + gap_l1 + jitter + phone_ce + asym + brow + upper_mean + style_l1 + kl_s + kl_n
+        total = l1 + bce + vel + closure + gap + gap_l1 + tuck_hinge + jitter + phone_ce + asym + brow + upper_mean + style_l1 + kl_s + kl_n
         return total, dict(total=total.item(), l1=l1.item(), bce=bce.item(), vel=vel.item(), closure=closure.item(),
-                           gap=gap.item(), gap_l1=gap_l1.item(), brow=brow.item(), upper_mean=upper_mean.item(),
+                           gap=gap.item(), gap_l1=gap_l1.item(), tuck_hinge=tuck_hinge.item(), brow=brow.item(), upper_mean=upper_mean.item(),
                            jitter=jitter.item(), phone=phone_ce.item(), asym=asym.item(),
                            style=style_l1.item(), nats_s=nats_s.sum().item(), nats_n=nats_n.sum().item(),
                            lip_l1=lip_l1.item())
@@ -310,7 +322,7 @@ def style_codes(enc, corpus, rng, per_item=2, frames=150):
 
 
 def main(argv=None):
-    global CLOSURE_WEIGHT, GESTURE_WEIGHT, ASYM_WEIGHT, GAP_WEIGHT, BROW_WEIGHT, UPPER_MEAN_WEIGHT
+    global CLOSURE_WEIGHT, GESTURE_WEIGHT, ASYM_WEIGHT, GAP_WEIGHT, BROW_WEIGHT, UPPER_MEAN_WEIGHT, TUCK_HINGE_WEIGHT
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--corpus", action="append", required=True, help="shard folder (repeatable)")
     ap.add_argument("--out", required=True, help="run folder (resumes from OUT/last.pt)")
@@ -333,6 +345,8 @@ def main(argv=None):
                     help="brow activity with prior noise against the teacher's")
     ap.add_argument("--upper-mean-weight", type=float, default=UPPER_MEAN_WEIGHT,
                     help="per-crop mean of the upper-face curves with prior noise against the teacher's")
+    ap.add_argument("--tuck-hinge-weight", type=float, default=TUCK_HINGE_WEIGHT,
+                    help="hinge on mouthRollLower where the teacher tucks the lower lip in /f v/")
     ap.add_argument("--init", help="warm-start weights from this checkpoint (fresh optimiser and schedule)")
     ap.add_argument("--held-out", action="append", metavar="VOICE",
                     help="voices to keep out of training (default: models.training.corpus.HELD_OUT_VOICES)")
@@ -340,6 +354,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
     CLOSURE_WEIGHT, GESTURE_WEIGHT, ASYM_WEIGHT = args.closure_weight, args.gesture_weight, args.asym_weight
     GAP_WEIGHT, BROW_WEIGHT, UPPER_MEAN_WEIGHT = args.gap_weight, args.brow_weight, args.upper_mean_weight
+    TUCK_HINGE_WEIGHT = args.tuck_hinge_weight
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S",
                         handlers=[logging.StreamHandler(sys.stdout),
                                   logging.FileHandler(os.path.join(os.makedirs(args.out, exist_ok=True) or args.out,
