@@ -140,9 +140,10 @@ def test_lip_gap_term_matches_the_metric_and_only_touches_shut_bilabial_frames()
     assert shut["gap"] > 0.01
 
 
-def test_tuck_hinge_only_touches_frames_where_the_teacher_tucks_in_f_v():
+def test_tuck_hinge_only_touches_frames_where_the_teacher_tucks_and_the_roll_l1_weighs_against_false_tucks():
     """Zero where the teacher does not tuck or the frame is not /f v/; where it tucks (0.6 in /f/ frames)
-    an untucked prediction is pushed towards TUCK_HINGE, and a prediction already over it costs nothing."""
+    an untucked prediction is pushed towards TUCK_HINGE, and a prediction already over it costs nothing
+    there, but pays the every-frame roll L1 wherever the teacher's lip is not rolled in."""
     trainer = _trainer()
     batch = _batch(np.random.default_rng(6))
     _, tucked = trainer.losses(batch, CONTEXT, sample=False)
@@ -159,10 +160,14 @@ def test_tuck_hinge_only_touches_frames_where_the_teacher_tucks_in_f_v():
         head.bias[trainer.net.lower_idx.index(RIG_NAMES.index("mouthRollLower"))] = -20.0
     _, low = trainer.losses(batch, CONTEXT, sample=False)
     assert abs(low["tuck_hinge"] - T.TUCK_HINGE * T.TUCK_HINGE_WEIGHT) < 1e-3
+    # its counterweight, the every-frame roll L1: the 15 tucked frames of 0.6 missed, out of FRAMES
+    assert abs(low["roll_l1"] - 0.6 * 15 / FRAMES * T.ROLL_L1_WEIGHT) < 1e-3
     with torch.no_grad():
         head.bias[trainer.net.lower_idx.index(RIG_NAMES.index("mouthRollLower"))] = 20.0
     _, high = trainer.losses(batch, CONTEXT, sample=False)
     assert high["tuck_hinge"] < 1e-6
+    # ... and a lip rolled in everywhere pays for the frames where the teacher's is not
+    assert abs(high["roll_l1"] - (0.4 * 15 + 1.0 * (FRAMES - 15)) / FRAMES * T.ROLL_L1_WEIGHT) < 1e-3
 
 
 def test_brow_term_wants_the_teachers_brow_activity():
