@@ -65,8 +65,12 @@ def test_evaluate_writes_report_and_small_plots(tmp_path):
     report = (out / "EVAL_REPORT.md").read_text()
     assert "python -m models.training.evaluate" in report
     assert "espeak:not-held-out" not in report and f"{HELD_OUT_VOICES[0]} (1 utts)" in report
-    rows = [r for r in report.splitlines() if r.startswith("| clean |")]
+    lipsync, false = report.split("## Lip sync")[1].split("False gestures")
+    rows = [r for r in lipsync.splitlines() if r.startswith("| clean |")]
     assert len(rows) == 3                                    # jaw flap, phone loop, ceiling
+    false_rows = [r for r in false.split("## Targets")[0].splitlines() if r.startswith("| clean |")]
+    assert len(false_rows) == 3
+    assert [r for r in false_rows if "true phones" in r][0].endswith("| 0.0% | 0.0% |")  # never closes a vowel or tucks elsewhere
     ceiling = [r for r in rows if "true phones" in r][0]
     assert "| 100.0% | 100.0% | 100.0% |" in ceiling          # the teacher seals, tucks and rounds
     assert any(r.startswith("| telephone |") for r in report.splitlines())

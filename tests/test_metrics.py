@@ -93,6 +93,25 @@ def test_gesture_depths():
     assert depth["tuck"] == [pytest.approx(0.4)] and depth["rounding"] == [0.0]
 
 
+def test_false_gestures_see_a_face_that_closes_or_tucks_everywhere():
+    """The rates only look inside /p b m/ and /f v/; these look where the gesture must not be."""
+    c = blank()
+    put(c, "jawOpen", 0.0, 2.0, 0.3)
+    fg = M.false_gestures(c, NAMES, FPS, PHONES)
+    assert fg["closed_vowel"][0] == 0 and fg["closed_vowel"][1] >= 3  # the central half of /aa/ (0.45-0.55 s)
+    assert fg["tuck_elsewhere"][0] == 0
+    assert fg["tuck_elsewhere"][1] == c.shape[0] - M.interval_frames(0.8, 1.1, FPS, c.shape[0]).size
+    put(c, "mouthClose", 0.0, 2.0, 0.3)                               # lips sealed all along
+    put(c, "mouthRollLower", 0.0, 2.0, 0.5)                           # and the lower lip rolled in
+    fg = M.false_gestures(c, NAMES, FPS, PHONES)
+    assert fg["closed_vowel"][0] == fg["closed_vowel"][1]
+    assert fg["tuck_elsewhere"][0] == fg["tuck_elsewhere"][1]
+    ok = blank()
+    put(ok, "jawOpen", 0.0, 2.0, 0.3)
+    put(ok, "mouthRollLower", 0.9, 1.0, 0.5)                          # a tuck where it belongs costs nothing
+    assert M.false_gestures(ok, NAMES, FPS, PHONES)["tuck_elsewhere"][0] == 0
+
+
 def test_spearman_and_ranks():
     assert list(M.rankdata([3, 1, 2, 2])) == [4.0, 1.0, 2.5, 2.5]
     assert M.spearman([1, 2, 3, 4], [10, 20, 30, 40]) == pytest.approx(1.0)

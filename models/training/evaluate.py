@@ -196,6 +196,7 @@ class Acc:
         self.xc = np.zeros(2 * max_lag + 1)
         self.jit, self.jit_ref, self.jit_n = 0.0, 0.0, 0
         self.depth = {}
+        self.false = {}
 
     def add(self, pred, d, max_lag):
         ref, fps, ph = d["curves"], d["fps"], d["phones"]
@@ -211,6 +212,8 @@ class Acc:
         self.xc += M.lip_xcorr(pred, ref[:T], NAMES, max_lag)
         for k, v in M.gesture_depths(pred, NAMES, fps, ph).items():
             self.depth.setdefault(k, []).extend(v)
+        for k, v in M.false_gestures(pred, NAMES, fps, ph).items():
+            self.false.setdefault(k, []).append(v)
         self.jit += M.jitter(pred, NAMES, fps) * (T - 2)
         self.jit_ref += M.jitter(ref[:T], NAMES, fps) * (T - 2)
         self.jit_n += T - 2
@@ -230,6 +233,7 @@ class Acc:
             "jitter_dev": abs(math.log2(max(self.jit, 1e-9) / max(self.jit_ref, 1e-9))),
             "open_means": {k: float(np.mean(v)) for k, v in self.open_tokens.items()},
             "depth": {k: float(np.median(v)) if v else float("nan") for k, v in self.depth.items()},
+            "false": {k: M.rate(v) for k, v in self.false.items()},
         }
 
 
@@ -343,7 +347,7 @@ def slider_quantity(row, c, fps, base=None):
 def fmt(key, v):
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "n/a"
-    spec = {k: f for k, _, _, f in LIP_METRICS}.get(key, "{:.3f}")
+    spec = {k: f for k, _, _, f in LIP_METRICS}.get(key, "{:.1%}" if key == "false" else "{:.3f}")
     return spec.format(v)
 
 
@@ -496,6 +500,19 @@ def write_report(path, res, div, sweeps, info, plots):
         if r is not None:
             dp = r["depth"]
             w(f"| {SYSTEM_LABEL[s]} | {dp['closure']:.3f} | {dp['tuck']:.3f} | {dp['rounding']:.3f} |")
+    w("")
+    w("False gestures, which the rates above cannot see (a face that closes or tucks everywhere scores them well): "
+      f"frames with the lips closed (gap <= {M.CLOSED_GAP}) in the central half of an open vowel (EH AH AO AE AA), "
+      f"and frames with mouthRollLower >= {M.TUCK_MIN} more than 100 ms from any /f v/. Lower is better.\n")
+    w("| condition | system | lips closed in open vowels | lip rolled in outside /f v/ |")
+    w("|---|---|---|---|")
+    for cond in info["conditions"]:
+        for s in SYSTEMS:
+            r = res.get((s, cond))
+            if r is None or (s == "ceiling" and cond != "clean") or "false" not in r:
+                continue
+            fg = r["false"]
+            w(f"| {cond} | {SYSTEM_LABEL[s]} | {fmt('false', fg['closed_vowel'])} | {fmt('false', fg['tuck_elsewhere'])} |")
     w("")
     if rows:
         w("## Targets (issue 4)\n")

@@ -180,6 +180,27 @@ def gesture_depths(curves, names, fps, phones):
     return out
 
 
+def false_gestures(curves, names, fps, phones, margin=0.1):
+    """What the event rates cannot see, as (frames, of frames) pairs: {'closed_vowel': lips closed
+    (gap <= CLOSED_GAP) in the central half of an open vowel (height rank >= 4: EH AH AO AE AA), where
+    they must be apart; 'tuck_elsewhere': mouthRollLower >= TUCK_MIN farther than ``margin`` seconds
+    from every /f v/ interval}. A model that closes or tucks everywhere scores the rates well and
+    these badly; the teacher's are near 0."""
+    T = curves.shape[0]
+    gap = lip_gap(curves, names)
+    vowel = np.zeros(T, bool)
+    for s, e, lab in phones:
+        if OPENNESS_RANK.get(base_label(lab), 0) >= 4:
+            q = 0.25 * (float(e) - float(s))
+            vowel[interval_frames(float(s) + q, float(e) - q, fps, T)] = True
+    near_fv = np.zeros(T, bool)
+    for s, e in intervals(phones, LABIODENTALS):
+        near_fv[interval_frames(s - margin, e + margin, fps, T)] = True
+    roll = col(curves, names, "mouthRollLower")
+    return {"closed_vowel": (int(np.sum(vowel & (gap <= CLOSED_GAP))), int(vowel.sum())),
+            "tuck_elsewhere": (int(np.sum(~near_fv & (roll >= TUCK_MIN))), int((~near_fv).sum()))}
+
+
 def rate(hits_total_pairs):
     """Pool (hits, total) pairs -> fraction (nan when there were no intervals)."""
     h = sum(p[0] for p in hits_total_pairs)
