@@ -1,6 +1,6 @@
 """Train Parley's motion model on a teacher corpus; resumable, time-budgeted, CPU-only.
 
-    python -m models.training.train --corpus /work/corpus/full --out runs/v3 --minutes 88 --threads 2
+    python -m models.training.train --corpus /work/corpus/full --out runs/v6 --minutes 82 --threads 2
 
 Every ``--ckpt-every`` seconds (default 180) ``runs/NAME/last.pt`` is rewritten; running the same
 command again resumes from it (weights, EMA, optimiser, step, elapsed time, RNG). The learning
@@ -99,6 +99,17 @@ KL_NOISE = 1e-2
 FREE_BITS_STYLE = 0.25  # nats per latent dimension that cost nothing (keeps the posteriors in use)
 FREE_BITS_NOISE = 0.1   # nats per noise dimension and step
 CLOSED_GAP = 0.02  # teacher lip gap (metrics.lip_gap units) below which a /p b m/ frame counts as shut
+# the loss weights a command-line flag can set: --closure-weight sets CLOSURE_WEIGHT, and so on
+WEIGHT_FLAGS = (
+    ("CLOSURE_WEIGHT", "extra L1 on lips in /p b m/"),
+    ("GESTURE_WEIGHT", "extra L1 on the tuck in /f v/ and the rounding in /w uw ow/"),
+    ("ASYM_WEIGHT", "L1 on the left-minus-right difference of the paired curves"),
+    ("GAP_WEIGHT", "hinge on the predicted lip gap where the teacher's lips are shut in /p b m/"),
+    ("BROW_WEIGHT", "brow activity with prior noise against the teacher's"),
+    ("UPPER_MEAN_WEIGHT", "per-crop mean of the upper-face curves with prior noise against the teacher's"),
+    ("TUCK_HINGE_WEIGHT", "hinge on mouthRollLower where the teacher tucks the lower lip in /f v/"),
+    ("ROLL_L1_WEIGHT", "L1 on mouthRollLower on every frame (the tuck hinge's counterweight)"),
+)
 CLOSURE_CURVES = ("mouthClose", "mouthPress_L", "mouthPress_R", "mouthRollLower", "mouthRollUpper", "jawOpen",
                   "mouthLowerDown_L", "mouthLowerDown_R", "mouthUpperUp_L", "mouthUpperUp_R")
 
@@ -112,6 +123,11 @@ def jitter_gap(pred, target, mask):
     j_p = (pred.diff(n=2, dim=1).abs() * lm).sum(dim=(1, 2)) / n
     j_t = (target.diff(n=2, dim=1).abs() * lm).sum(dim=(1, 2)) / n
     return (torch.log(j_p + 1e-4) - torch.log(j_t + 1e-4)).abs().mean()
+
+
+def masked_mean(x, weight):
+    """Sum of x * weight over the sum of weight (0 where nothing is weighted)."""
+    return (x * weight).sum() / weight.sum().clamp(min=1.0)
 
 
 def lip_gap_t(curves, idx):
@@ -163,7 +179,7 @@ class Trainer:
         self.upper_idx = torch.tensor([RIG_NAMES.index(n) for n in UPPER_NAMES])
         self.name_idx = {n: k for k, n in enumerate(RIG_NAMES)}
         self.brow_up = torch.tensor([k for k, n in enumerate(UPPER_NAMES) if n.startswith("brow")])  # in the upper head
-        self.brow_idx = self.upper_idx[self.brow_up]
+        self.brow_idx = self.upper_idx[self.brow_up]  # the same curves in RIG_NAMES order
         self.lower_idx = torch.tensor([RIG_NAMES.index(n) for n in LOWER_NAMES])
         self.lo = torch.tensor([a.lo for a in STYLE_AXES])
         self.range = torch.tensor([a.hi - a.lo for a in STYLE_AXES])
@@ -227,16 +243,16 @@ class Trainer:
         # touches them (the L1 terms leave near-misses of 0.05-0.1 that read as an open mouth)
         gap_p, gap_t = lip_gap_t(pred, self.name_idx), lip_gap_t(target, self.name_idx)
         shut = bil * (gap_t <= CLOSED_GAP).float()
-        gap = (torch.relu(gap_p - 0.5 * CLOSED_GAP) * shut).sum() / shut.sum().clamp(min=1.0) * GAP_WEIGHT
-        gap_l1 = ((gap_p - gap_t).abs() * mask).sum() / mask.sum() * GAP_L1_WEIGHT
+        gap = masked_mean(torch.relu(gap_p - 0.5 * CLOSED_GAP), shut) * GAP_WEIGHT
+        gap_l1 = masked_mean((gap_p - gap_t).abs(), mask) * GAP_L1_WEIGHT
         # the same for the /f v/ tuck: 3.0's misses (23 % clean, 48 % in 10 dB noise) were nearly all "never
         # tucked" (max mouthRollLower < 0.1), so where the teacher tucks, the roll is pushed over the threshold
         roll_p, roll_t = pred[:, :, self.name_idx["mouthRollLower"]], target[:, :, self.name_idx["mouthRollLower"]]
         tucked = torch.from_numpy(batch["labiodental"]) * mask * (roll_t >= TUCK_TEACHER).float()
-        tuck_hinge = (torch.relu(TUCK_HINGE - roll_p) * tucked).sum() / tucked.sum().clamp(min=1.0) * TUCK_HINGE_WEIGHT
+        tuck_hinge = masked_mean(torch.relu(TUCK_HINGE - roll_p), tucked) * TUCK_HINGE_WEIGHT
         # ... and its counterweight on every frame, as for the lip gap: without it the hinge's pull (a missed tuck
         # costs far more than a false one) rolled the lip in wherever noise covered the audio
-        roll_l1 = ((roll_p - roll_t).abs() * mask).sum() / mask.sum() * ROLL_L1_WEIGHT
+        roll_l1 = masked_mean((roll_p - roll_t).abs(), mask) * ROLL_L1_WEIGHT
         # brow activity with *prior* noise (what a user's take gets) against the teacher's, per crop: with the
         # posterior alone the head learns to copy the amplitude from the noise and ignores the upper_face axis
         brow = upper_mean = torch.zeros(())
@@ -259,12 +275,12 @@ class Trainer:
         d_p = pred[:, :, self.left_idx] - pred[:, :, self.right_idx]
         d_t = target[:, :, self.left_idx] - target[:, :, self.right_idx]
         asym = ((d_p - d_t).abs() * m).sum() / (m.sum() * len(self.left_idx)) * ASYM_WEIGHT
-        total = l1 + bce + vel + closure + gap + gap_l1 + tuck_hinge + roll_l1 + jitter + phone_ce + asym + brow + upper_mean + style_l1 + kl_s + kl_n
-        return total, dict(total=total.item(), l1=l1.item(), bce=bce.item(), vel=vel.item(), closure=closure.item(),
-                           gap=gap.item(), gap_l1=gap_l1.item(), tuck_hinge=tuck_hinge.item(), roll_l1=roll_l1.item(), brow=brow.item(), upper_mean=upper_mean.item(),
-                           jitter=jitter.item(), phone=phone_ce.item(), asym=asym.item(),
-                           style=style_l1.item(), nats_s=nats_s.sum().item(), nats_n=nats_n.sum().item(),
-                           lip_l1=lip_l1.item())
+        terms = dict(l1=l1, bce=bce, vel=vel, closure=closure, gap=gap, gap_l1=gap_l1, tuck_hinge=tuck_hinge,
+                     roll_l1=roll_l1, brow=brow, upper_mean=upper_mean, jitter=jitter, phone=phone_ce, asym=asym,
+                     style=style_l1)
+        total = sum(terms.values()) + kl_s + kl_n
+        return total, dict(total=total.item(), **{k: v.item() for k, v in terms.items()},
+                           nats_s=nats_s.sum().item(), nats_n=nats_n.sum().item(), lip_l1=lip_l1.item())
 
     def state(self, extra):
         return dict(cfg=self.cfg.to_dict(), net=self.net.state_dict(), enc=self.enc.state_dict(),
@@ -330,8 +346,6 @@ def style_codes(enc, corpus, rng, per_item=2, frames=150):
 
 
 def main(argv=None):
-    global CLOSURE_WEIGHT, GESTURE_WEIGHT, ASYM_WEIGHT, GAP_WEIGHT, BROW_WEIGHT, UPPER_MEAN_WEIGHT, TUCK_HINGE_WEIGHT, \
-        ROLL_L1_WEIGHT
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--corpus", action="append", required=True, help="shard folder (repeatable)")
     ap.add_argument("--out", required=True, help="run folder (resumes from OUT/last.pt)")
@@ -343,29 +357,15 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--ckpt-every", type=float, default=180.0, help="seconds between checkpoints")
-    ap.add_argument("--closure-weight", type=float, default=CLOSURE_WEIGHT, help="extra L1 on lips in /p b m/")
-    ap.add_argument("--gesture-weight", type=float, default=GESTURE_WEIGHT,
-                    help="extra L1 on the tuck in /f v/ and the rounding in /w uw ow/")
-    ap.add_argument("--asym-weight", type=float, default=ASYM_WEIGHT,
-                    help="L1 on the left-minus-right difference of the paired curves")
-    ap.add_argument("--gap-weight", type=float, default=GAP_WEIGHT,
-                    help="hinge on the predicted lip gap where the teacher's lips are shut in /p b m/")
-    ap.add_argument("--brow-weight", type=float, default=BROW_WEIGHT,
-                    help="brow activity with prior noise against the teacher's")
-    ap.add_argument("--upper-mean-weight", type=float, default=UPPER_MEAN_WEIGHT,
-                    help="per-crop mean of the upper-face curves with prior noise against the teacher's")
-    ap.add_argument("--tuck-hinge-weight", type=float, default=TUCK_HINGE_WEIGHT,
-                    help="hinge on mouthRollLower where the teacher tucks the lower lip in /f v/")
-    ap.add_argument("--roll-l1-weight", type=float, default=ROLL_L1_WEIGHT,
-                    help="L1 on mouthRollLower on every frame (the tuck hinge's counterweight)")
+    for name, help_ in WEIGHT_FLAGS:  # --closure-weight sets CLOSURE_WEIGHT, ...
+        ap.add_argument(f"--{name.lower().replace('_', '-')}", type=float, default=globals()[name], help=help_)
     ap.add_argument("--init", help="warm-start weights from this checkpoint (fresh optimiser and schedule)")
     ap.add_argument("--held-out", action="append", metavar="VOICE",
                     help="voices to keep out of training (default: models.training.corpus.HELD_OUT_VOICES)")
     ap.add_argument("--refresh-every", type=float, default=300.0, help="seconds between scans for new shards")
     args = ap.parse_args(argv)
-    CLOSURE_WEIGHT, GESTURE_WEIGHT, ASYM_WEIGHT = args.closure_weight, args.gesture_weight, args.asym_weight
-    GAP_WEIGHT, BROW_WEIGHT, UPPER_MEAN_WEIGHT = args.gap_weight, args.brow_weight, args.upper_mean_weight
-    TUCK_HINGE_WEIGHT, ROLL_L1_WEIGHT = args.tuck_hinge_weight, args.roll_l1_weight
+    for name, _ in WEIGHT_FLAGS:
+        globals()[name] = getattr(args, name.lower())
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S",
                         handlers=[logging.StreamHandler(sys.stdout),
                                   logging.FileHandler(os.path.join(os.makedirs(args.out, exist_ok=True) or args.out,
