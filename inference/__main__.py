@@ -9,8 +9,6 @@ import time
 
 from .errors import ParleyError
 
-DECODE_BLOCK = 256  # frames decoded and written at a time: bounded memory for any length
-
 
 def _parse_styles(pairs):
     styles = {}
@@ -23,17 +21,6 @@ def _parse_styles(pairs):
         except ValueError:
             raise ParleyError(f"--style {name}: '{value}' is not a number") from None
     return styles
-
-
-def _curves_in_rig_order(curves, rig_names):
-    """[T, K_rig] weights: the model's curves reordered to the rig's names (missing names stay 0)."""
-    import numpy as np
-    column = {name: i for i, name in enumerate(curves.names)}
-    values = np.zeros((curves.values.shape[0], len(rig_names)), np.float32)
-    for k, name in enumerate(rig_names):
-        if name in column:
-            values[:, k] = curves.values[:, column[name]]
-    return values
 
 
 def _load_head_rig(path):
@@ -54,7 +41,7 @@ def cmd_animate(args):
     from .audio import load_audio, MODEL_RATE
     from .animate import animate
     from .model import load_model
-    from .pc2 import PC2Writer
+    from .take import Take, decode_to_pc2
 
     if args.fps <= 0:
         raise ParleyError(f"--fps must be positive, got {args.fps}")
@@ -68,13 +55,10 @@ def cmd_animate(args):
         raise ParleyError(f"unknown style '{unknown[0]}'; choose from: {names}")
     pcm = load_audio(args.audio)
     curves = animate(model, pcm, MODEL_RATE, args.fps, style=styles or None, seed=args.seed)
-    values = _curves_in_rig_order(curves, rig.names)
     if args.curves:
         curves.write_csv(args.curves)
-    with PC2Writer(args.out, rig.neutral.shape[0], start_frame=args.start_frame, sample_rate=1.0) as cache:
-        for start in range(0, values.shape[0], DECODE_BLOCK):
-            cache.write(rig.decode(values[start:start + DECODE_BLOCK]))
-    print(f"animate: {values.shape[0]} frames at {args.fps:g} fps "
+    frames = decode_to_pc2(rig, Take.from_curves(curves), args.out, start_frame=args.start_frame)
+    print(f"animate: {frames} frames at {args.fps:g} fps "
           f"({pcm.size / MODEL_RATE:.2f} s of audio) in {time.perf_counter() - started:.2f} s -> {args.out}",
           file=sys.stderr)
 

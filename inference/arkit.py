@@ -3,8 +3,8 @@
 Canonical spelling is Apple's ``ARFaceAnchor.BlendShapeLocation`` raw value (``eyeBlink_L``,
 ``mouthSmile_R``, ``jawOpen``). ``_L``/``_R`` are the character's own left and right. Other tools
 spell the same shapes differently (``eyeBlinkLeft`` in VRM/Ready Player Me, ``EyeBlinkLeft`` in
-Live Link Face and Audio2Face); :func:`canonical_name` maps those spellings onto ours so characters
-that already carry such shape keys can be driven directly.
+Live Link Face and Audio2Face); :func:`canonical_name` maps those spellings onto ours, and :func:`match_names` finds a vocabulary in a
+mesh's shape-key names, so characters that already carry such shape keys can be driven directly.
 """
 
 ARKIT_NAMES = (
@@ -31,25 +31,42 @@ CLOSURE_NAMES = ("mouthClose", "mouthPress_L", "mouthPress_R", "mouthRollLower",
                  "eyeBlink_L", "eyeBlink_R")
 
 
-def _spellings(name):
-    """Yield the other common spellings of one canonical name."""
-    base, side = (name[:-2], name[-1]) if name[-2:] in ("_L", "_R") else (name, "")
-    long_side = {"L": "Left", "R": "Right", "": ""}[side]
-    camel = base + long_side
-    yield camel
-    yield camel[0].upper() + camel[1:]
-    yield camel.lower()
-    yield name.lower()
+_SEPARATORS = "_-. "
 
 
-_ALIASES = {}
-for _n in ARKIT_NAMES:
-    _ALIASES[_n] = _n
-    for _s in _spellings(_n):
-        _ALIASES.setdefault(_s, _n)
-        _ALIASES.setdefault(_s.lower(), _n)
+def spelling_key(name):
+    """One key for every common spelling of a shape name, so spellings compare equal.
+
+    ``eyeBlink_L``, ``eyeBlinkLeft``, ``EyeBlinkLeft``, ``eye_blink_left``, ``eyeBlink.L``, ``eyeBlinkL``
+    and ``face:eyeBlinkLeft`` (a Maya namespace) all give ``eyeblinkleft``. Works for any vocabulary
+    (viseme names too), not only ARKit's.
+    """
+    name = str(name).strip().rsplit(":", 1)[-1]
+    if len(name) >= 2 and name[-1] in "LRlr" and name[-2] in _SEPARATORS:
+        name = name[:-2] + ("left" if name[-1] in "Ll" else "right")
+    elif len(name) >= 2 and name[-1] in "LR" and name[-2].islower():  # eyeBlinkL
+        name = name[:-1] + ("left" if name[-1] == "L" else "right")
+    return "".join(c for c in name.lower() if c not in _SEPARATORS)
+
+
+_BY_KEY = {spelling_key(n): n for n in ARKIT_NAMES}
 
 
 def canonical_name(name):
     """Return the canonical ARKit name for any common spelling, or None if it is not an ARKit shape."""
-    return _ALIASES.get(name) or _ALIASES.get(name.lower())
+    return _BY_KEY.get(spelling_key(name))
+
+
+def match_names(available, wanted=RIG_NAMES):
+    """{wanted name: available name} for every wanted name some available name spells (first one wins).
+
+    ``available``: e.g. a mesh's shape-key names; ``wanted``: the vocabulary to find in them (the
+    rig's ARKit names by default). The result follows the order of ``wanted``.
+    """
+    by_key = {spelling_key(w): w for w in wanted}
+    found = {}
+    for name in available:
+        w = by_key.get(spelling_key(name))
+        if w is not None and w not in found:
+            found[w] = name
+    return {w: found[w] for w in wanted if w in found}

@@ -21,6 +21,7 @@ import time
 import numpy as np
 
 from inference.arkit import RIG_NAMES
+from inference.take import take_columns
 
 from . import baselines as B
 from . import metrics as M
@@ -72,10 +73,7 @@ def load(path):
     from .corpus import load_shard
     d = load_shard(path)
     names = [str(n) for n in d["names"]]
-    curves = np.asarray(d["curves"], np.float32)
-    if names != NAMES:
-        curves = np.stack([M.col(curves, names, n) for n in NAMES], axis=1).astype(np.float32)
-    d["curves"] = curves
+    d["curves"] = take_columns(d["curves"], names, NAMES)
     d["style_dict"] = {str(n): float(v) for n, v in zip(d["style_names"], d["style"])}
     return d
 
@@ -112,11 +110,7 @@ class ModelSystem:
 
     def __call__(self, pcm, sr, fps, style, seed):
         c = self._animate(self.model, pcm, sr, fps, style=style, seed=seed)
-        names = list(c.names)
-        vals = np.asarray(c.values, np.float32)
-        if names != NAMES:
-            vals = np.stack([M.col(vals, names, n) for n in NAMES], axis=1).astype(np.float32)
-        return vals
+        return take_columns(c.values, c.names, NAMES)
 
 
 def teacher_energy(audio, fps, n):

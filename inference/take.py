@@ -1,0 +1,158 @@
+"""One take on its way from curves to a mesh: a ``Take``, the ``ShapeTarget`` it drives, the .pc2 it bakes.
+
+The operator, the command line and the evaluation all walk the same path::
+
+    curves (animate)  ->  Take  ->  ShapeTarget.weights(take)  ->  shape-key F-curves (Blender side)
+                                 \\-> decode_to_pc2(rig, take, path, target)  ->  .pc2 (streamed in blocks)
+
+A ``ShapeTarget`` says which of a mesh's own shape names follow which curves: one to one (a FLAME head
+with Parley's rig, a character with ARKit keys in any common spelling), or through a mapping matrix
+(a viseme-only character). A character of several meshes (head, teeth, eyes) has one target per mesh.
+Values are clipped to the sliders' range here, once, so shape keys and the cache see the same numbers.
+
+Beside the face curves a take may carry extra per-frame channels (``Take.extras``); the mesh cache
+bakes them into the vertices through ``decode_to_pc2(..., vertex_hook=...)``. See docs/interfaces.md.
+"""
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .animate import Cancelled
+from .arkit import RIG_NAMES, match_names
+from .pc2 import PC2Writer
+
+DECODE_BLOCK = 256  # frames decoded and written at a time: memory stays flat for any length
+
+# Extra per-frame channels a take may carry (Take.extras); none is required.
+HEAD_ROTATION = "head_rotation"  # [T, 3] degrees: yaw, pitch, roll of the head
+GAZE = "gaze"                    # [T, 2] degrees: yaw, pitch of both eyes' line of sight
+
+
+def take_columns(values, names, wanted):
+    """[T, len(wanted)] float32: the columns of ``values`` [T, K] (named ``names``) in ``wanted``'s order.
+
+    A wanted name that ``names`` lacks gives a column of zeros (a curve the model does not make stays at rest).
+    """
+    values = np.asarray(values)
+    column = {n: i for i, n in enumerate(names)}
+    out = np.zeros((values.shape[0], len(wanted)), np.float32)
+    for k, name in enumerate(wanted):
+        if name in column:
+            out[:, k] = values[:, column[name]]
+    return out
+
+
+@dataclass
+class Take:
+    """Per-frame values of one take: ``curves`` [T, K] named ``names`` at ``fps``, plus ``extras``.
+
+    ``extras``: {channel: array [T, ...]} beside the face curves, e.g. ``HEAD_ROTATION`` [T, 3] or
+    ``GAZE`` [T, 2]; every array has one row per frame.
+    """
+    fps: float
+    names: tuple
+    curves: np.ndarray
+    extras: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.fps = float(self.fps)
+        self.names = tuple(self.names)
+        self.curves = np.asarray(self.curves, np.float32)
+        if self.curves.ndim != 2 or self.curves.shape[1] != len(self.names):
+            raise ValueError(f"curves {self.curves.shape} do not match {len(self.names)} names")
+        for channel, values in self.extras.items():
+            if np.shape(values)[:1] != (self.num_frames,):
+                raise ValueError(f"extra channel '{channel}' has {np.shape(values)[:1]} rows, "
+                                 f"the take has {self.num_frames} frames")
+
+    @classmethod
+    def from_curves(cls, curves, extras=None):
+        """A take from ``inference.curves.Curves`` (what ``animate`` returns)."""
+        return cls(curves.fps, curves.names, curves.values, dict(extras or {}))
+
+    @property
+    def num_frames(self):
+        return int(self.curves.shape[0])
+
+    @property
+    def times(self):
+        """Seconds of each frame from the take's start: frame k at k / fps."""
+        return np.arange(self.num_frames) / self.fps
+
+
+@dataclass
+class ShapeTarget:
+    """What one mesh's shape keys follow.
+
+    shapes: the mesh's own shape names (the columns of ``weights``, in this order)
+    curves: without ``mix``, the curve each shape follows (same length as ``shapes``); with ``mix``,
+            the K curves the matrix mixes
+    mix:    None, or [len(shapes), K]: shape j = sum_k mix[j, k] * curve k (viseme-only characters)
+    clip:   (lo, hi) the weights are clipped to (the sliders' range), or None
+    """
+    shapes: tuple
+    curves: tuple
+    mix: np.ndarray = None
+    clip: tuple = (0.0, 1.0)
+
+    def __post_init__(self):
+        self.shapes, self.curves = tuple(self.shapes), tuple(self.curves)
+        if self.mix is None:
+            if len(self.shapes) != len(self.curves):
+                raise ValueError(f"{len(self.shapes)} shapes follow {len(self.curves)} curves; give a mix matrix")
+        else:
+            self.mix = np.asarray(self.mix, np.float32)
+            if self.mix.shape != (len(self.shapes), len(self.curves)):
+                raise ValueError(f"mix {self.mix.shape} is not [{len(self.shapes)} shapes, {len(self.curves)} curves]")
+
+    @classmethod
+    def identity(cls, names):
+        """Shapes named exactly like the curves they follow (Parley's own rig)."""
+        return cls(names, names)
+
+    @classmethod
+    def matching(cls, shape_names, curve_names=RIG_NAMES):
+        """The shapes among ``shape_names`` that spell a curve name (any common spelling), in curve order."""
+        found = match_names(shape_names, curve_names)
+        return cls(tuple(found.values()), tuple(found))
+
+    def weights(self, take):
+        """float32 [T, len(shapes)]: the take's curves for these shapes, mixed and clipped."""
+        values = take_columns(take.curves, take.names, self.curves)
+        if self.mix is not None:
+            values = np.ascontiguousarray(values @ self.mix.T, np.float32)
+        if self.clip is not None:
+            np.clip(values, self.clip[0], self.clip[1], out=values)
+        return values
+
+    def rig_weights(self, take, rig_names):
+        """float32 [T, len(rig_names)]: ``weights`` in a rig's name order (shapes the rig lacks are left out)."""
+        return take_columns(self.weights(take), self.shapes, rig_names)
+
+
+def decode_to_pc2(rig, take, path, target=None, *, start_frame=0.0, block=DECODE_BLOCK, progress=None,
+                  cancel=None, vertex_hook=None):
+    """Stream the take through ``rig.decode`` into a .pc2 at ``path``, ``block`` frames at a time; -> frames.
+
+    target:      the ``ShapeTarget`` whose shapes the rig's names are; default: the rig's names matched
+                 to the take's curve names by spelling
+    progress:    callable(fraction 0..1), after each block
+    cancel:      callable() -> True to stop: raises ``Cancelled`` and no file appears at ``path``
+    vertex_hook: callable(positions float32 [B, V, 3], frames range, take) -> positions [B, V, 3]: what the
+                 rig's shapes do not make, baked per frame (e.g. ``take.extras[HEAD_ROTATION][frames]``)
+    """
+    if target is None:
+        target = ShapeTarget.matching(rig.names, take.names)
+    weights = target.rig_weights(take, rig.names)
+    total = weights.shape[0]
+    with PC2Writer(path, rig.neutral.shape[0], start_frame=start_frame, sample_rate=1.0) as cache:
+        for start in range(0, total, block):
+            if cancel is not None and cancel():
+                raise Cancelled("generation cancelled; nothing was changed")
+            positions = rig.decode(weights[start:start + block])
+            if vertex_hook is not None:
+                positions = vertex_hook(positions, range(start, min(start + block, total)), take)
+            cache.write(positions)
+            if progress is not None:
+                progress(min(1.0, (start + block) / total))
+    return total
