@@ -3,7 +3,8 @@
 All bulk data moves through foreach_get/foreach_set. Correctives become shape keys whose value is
 driven by ``a*b`` of their two source keys (Blender's simple-expression evaluator runs it without
 Python, so it works with auto-run scripts off). Actions are written with the slotted-action API on
-Blender 4.4+ and with ``Action.fcurves`` on 4.2/4.3.
+Blender 4.4+ and with ``Action.fcurves`` on 4.2/4.3. Data paths quote the user's key names with
+``bpy.utils.escape_identifier`` (a name may hold quotes or backslashes).
 """
 import json
 
@@ -12,9 +13,23 @@ import numpy as np
 
 from ..inference.errors import RigError
 from ..inference.rig import Rig
-from ._target import RIG_PROPERTY, arkit_keys
+from ._blender import slotted_actions
+from ._target import RIG_PROPERTY
 
 LINEAR = 1  # Keyframe.interpolation enum index ('CONSTANT', 'LINEAR', 'BEZIER', ...)
+
+
+def value_path(key_name):
+    """The data path of a shape key's value on its Key, for any key name."""
+    return f'key_blocks["{bpy.utils.escape_identifier(key_name)}"].value'
+
+
+def key_name_of(data_path):
+    """The shape key name a ``value_path`` names, or None for other data paths."""
+    head, tail = 'key_blocks["', '"].value'
+    if not (data_path.startswith(head) and data_path.endswith(tail)):
+        return None
+    return bpy.utils.unescape_identifier(data_path[len(head):-len(tail)])
 
 
 def vertices(obj):
@@ -76,7 +91,7 @@ def create_rig_keys(obj, rig):
 
 
 def _add_product_driver(key, name, a, b):
-    fcurve = key.driver_add(f'key_blocks["{name}"].value')
+    fcurve = key.driver_add(value_path(name))
     driver = fcurve.driver
     driver.type = "SCRIPTED"
     for var_name, source in (("a", a), ("b", b)):
@@ -84,7 +99,7 @@ def _add_product_driver(key, name, a, b):
         var.name, var.type = var_name, "SINGLE_PROP"
         target = var.targets[0]
         target.id_type, target.id = "KEY", key
-        target.data_path = f'key_blocks["{source}"].value'
+        target.data_path = value_path(source)
     driver.expression = "a*b"
 
 
@@ -98,7 +113,7 @@ def remove_rig_keys(obj):
     from ..inference.arkit import RIG_NAMES
     for name in correctives:
         try:
-            key.driver_remove(f'key_blocks["{name}"].value')
+            key.driver_remove(value_path(name))
         except TypeError:
             pass
     for name in (*correctives, *RIG_NAMES):
@@ -108,11 +123,11 @@ def remove_rig_keys(obj):
     del key[RIG_PROPERTY]
 
 
-def rig_from_keys(obj, curve_to_key):
+def rig_from_keys(obj, key_names):
     """A Rig over the object's own shape keys (driven keys + Parley correctives), for the mesh cache.
 
     Decoding it gives what Blender's shape-key blend shows for the same values, so both modes agree.
-    curve_to_key: {ARKit name: shape key name}. The rig's names are the shape key names.
+    key_names: the driven shape keys (a ShapeTarget's shapes); they are the rig's names.
     """
     key = obj.data.shape_keys
     neutral = vertices(obj)
@@ -128,7 +143,7 @@ def rig_from_keys(obj, curve_to_key):
             ref.data.foreach_get("co", base)
         return (flat - base).reshape(-1, 3)
 
-    names = list(curve_to_key.values())
+    names = list(key_names)
     basis = np.stack([offset(n) for n in names]) if names else np.zeros((0,) + neutral.shape, np.float32)
     corr_names, corr, pairs = [], [], []
     if RIG_PROPERTY in key.keys():
@@ -143,20 +158,19 @@ def rig_from_keys(obj, curve_to_key):
     return Rig(names, neutral, basis, corr_names, np.stack(corr), np.asarray(pairs, np.int64).reshape(-1, 2))
 
 
-def driven_keys(obj):
-    """{ARKit curve name: shape key name} that a take keys on this object (rig or existing ARKit keys)."""
-    return arkit_keys(obj)
-
-
 # -- actions ---------------------------------------------------------------------------------
 
-def new_action(name, key, key_names, weights, start_frame):
-    """A new Action with one linear F-curve per driven key; -> (action, slot or None)."""
+def new_action(name, key):
+    """A new, empty Action for a Key; -> (action, its slot for the Key on Blender 4.4+, else None)."""
     action = bpy.data.actions.new(name)
-    slot = None
-    if bpy.app.version >= (4, 4, 0):
+    slot = action.slots.new(id_type="KEY", name=key.name) if slotted_actions() else None
+    return action, slot
+
+
+def key_fcurves(action, slot, key_names, weights, start_frame):
+    """One linear F-curve per shape key: key_names[k] follows weights[:, k] from start_frame on."""
+    if slot is not None:
         from bpy_extras import anim_utils
-        slot = action.slots.new(id_type="KEY", name=key.name)
         fcurves = anim_utils.action_ensure_channelbag_for_slot(action, slot).fcurves
         group = {"group_name": "Parley"}
     else:
@@ -167,13 +181,12 @@ def new_action(name, key, key_names, weights, start_frame):
     co[:, 0] = frames
     interp = np.full(weights.shape[0], LINEAR, np.int32)
     for k, key_name in enumerate(key_names):
-        fc = fcurves.new(f'key_blocks["{key_name}"].value', **group)
+        fc = fcurves.new(value_path(key_name), **group)
         fc.keyframe_points.add(weights.shape[0])
         co[:, 1] = weights[:, k]
         fc.keyframe_points.foreach_set("co", co.ravel())
         fc.keyframe_points.foreach_set("interpolation", interp)
         fc.update()
-    return action, slot
 
 
 def assign(ad, action, slot):
@@ -194,7 +207,7 @@ def push_to_nla(ad, action, slot, track_name, start_frame, mute=False):
 
 def action_fcurves(action):
     """Every F-curve of an Action, on layered (4.4+) and legacy actions alike."""
-    if hasattr(action, "layers") and bpy.app.version >= (4, 4, 0):
+    if hasattr(action, "layers") and slotted_actions():
         return [fc for layer in action.layers for strip in layer.strips
                 for bag in getattr(strip, "channelbags", ()) for fc in bag.fcurves]
     return list(action.fcurves)

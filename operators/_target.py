@@ -1,5 +1,5 @@
 """What Parley sees in the active object, in words, cheaply enough to run on every redraw."""
-from ..inference.arkit import RIG_NAMES, canonical_name
+from ..inference.arkit import RIG_NAMES, match_names
 
 FLAME_VERTICES = 5023
 FLAME_TRIANGLES = 9976
@@ -10,16 +10,11 @@ NONE, NOT_MESH, EDIT_MODE, RIG_READY, ARKIT, FLAME, NOT_FLAME = (
 
 
 def arkit_keys(obj):
-    """{canonical ARKit name: shape key name} for the object's shape keys (any common spelling)."""
+    """{canonical ARKit name: shape key name} for the object's shape keys (any common spelling), in rig order."""
     key = obj.data.shape_keys if obj and obj.type == "MESH" else None
     if key is None:
         return {}
-    found = {}
-    for kb in key.key_blocks[1:]:
-        name = canonical_name(kb.name)
-        if name in RIG_NAMES and name not in found:
-            found[name] = kb.name
-    return found
+    return match_names(key.key_blocks.keys()[1:], RIG_NAMES)
 
 
 def has_parley_rig(obj):

@@ -17,32 +17,11 @@ import bpy
 from ..inference.animate import Cancelled
 from ..inference.arkit import RIG_NAMES
 from ..inference.errors import ParleyError
-from . import _audio, _meshcache, _runtime, _shapekeys, _style, _target
-from ._job import TakeJob
-
-MODES = [("SHAPE_KEYS", "Shape keys", "ARKit shape keys keyed by a new Action"),
-         ("MESH_CACHE", "Mesh cache", "a .pc2 file played by a Mesh Cache modifier"),
-         ("BOTH", "Both", "shape keys and a mesh cache from the same curves")]
-EXISTING = [("STOP", "Stop", "stop and say so when the head already has animation or a Parley cache"),
-            ("KEEP", "Keep", "keep it: the old Action goes to a muted NLA track, the old cache modifier is "
-                             "disabled"),
-            ("REPLACE", "Replace", "the new take replaces it on the head (the old Action stays in the file "
-                                   "with a fake user; the old .pc2 stays on disk)")]
-DEVICES = [("PREFS", "Preferences", "use the device set in the add-on preferences"),
-           ("AUTO", "Auto", "CUDA when onnxruntime has it, else CPU"),
-           ("CPU", "CPU", "run the model on the CPU"),
-           ("CUDA", "CUDA", "run the model on an NVIDIA GPU (falls back to CPU with a message)")]
-
-
-def scene_fps(scene):
-    return scene.render.fps / scene.render.fps_base
-
-
-class Take:
-    """What prepare() read from Blender, the job, and what commit() needs."""
-
-    def __init__(self, **kw):
-        self.__dict__.update(kw)
+from ..inference.take import ShapeTarget
+from . import _audio, _meshcache, _runtime, _settings, _shapekeys, _style, _target
+from ._blender import scene_fps
+from ._commit import PreparedTake, Rollback, write_action, write_cache, write_extras
+from ._job import TakeInputs, TakeJob
 
 
 class GenerateMixin:
@@ -75,7 +54,7 @@ class GenerateMixin:
                 if hasattr(settings.style, axis):
                     value = getattr(settings.style, axis)
                     setattr(self, name, value[:] if axis == "latent" else value)
-            elif hasattr(settings, name):
+            elif name in _settings.SIDEBAR:
                 setattr(self, name, getattr(settings, name))
         if settings.source == "STRIP" and not self.properties.is_property_set("audio_path"):
             self.audio_path = ""
@@ -94,28 +73,9 @@ class GenerateMixin:
         stem = os.path.splitext(os.path.basename(path))[0]
         start = int(strip.frame_start) if strip is not None else int(self.start_frame)
         fps = float(self.fps) if self.fps > 0 else scene_fps(context.scene)
-
-        key = obj.data.shape_keys
-        ad = key.animation_data if key is not None else None
-        if want_keys and not self.push_to_nla and ad is not None and ad.action is not None and self.existing == "STOP":
-            raise ParleyError(f"{obj.name}'s shape keys already play the Action '{ad.action.name}'; set Existing "
-                              "animation to Keep or Replace, or tick Push to NLA")
-        old_mods = _meshcache.parley_modifiers(obj) if want_cache else []
-        if old_mods and self.existing == "STOP":
-            raise ParleyError(f"{obj.name} already has a Parley mesh cache ('{old_mods[-1].name}'); set Existing "
-                              "animation to Keep or Replace")
-
-        keys = _target.arkit_keys(obj)
-        rig_source = None
-        if keys:
-            targets = [(n, keys[n]) for n in RIG_NAMES if n in keys]
-            if want_cache:
-                rig_source = _shapekeys.rig_from_keys(obj, {n: k for n, k in targets})
-        else:
-            targets = [(n, n) for n in RIG_NAMES]
-            rig_source = (_shapekeys.vertices(obj).astype("float64"), _shapekeys.triangles(obj))
-
-        final = staging = where = None
+        self._refuse_existing(obj, want_keys, want_cache)
+        target, rig_source, has_keys = _target_and_rig(obj, want_cache)
+        staging = final = where = None
         new_folders = []
         if want_cache:
             folder, where = _meshcache.cache_folder(self.cache_dir)
@@ -123,97 +83,48 @@ class GenerateMixin:
             final = _meshcache.unique_path(folder, stem)
             staging = _meshcache.staging_path(final)
             new_folders = _meshcache.missing_folders(folder)
+        inputs = TakeInputs(pcm, fps, _runtime.model_settings(context, self.device, self.threads, self.model_path),
+                            target, style=_style.values(self, "style_"), seed=self.seed, style_seed=self.style_seed,
+                            rig_source=rig_source, cache_path=staging, start_frame=start, new_folders=new_folders)
+        return PreparedTake(obj=obj, path=path, strip=strip, stem=stem, start=start, fps=fps, duration=duration,
+                            job=TakeJob(inputs), want_keys=want_keys, want_cache=want_cache,
+                            build_keys=want_keys and not has_keys, final=final, where=where)
 
-        named, latent = _style.values(self, "style_")
-        job = TakeJob(pcm, fps, _runtime.model_settings(context, self.device, self.threads, self.model_path),
-                      (named, latent), self.seed, targets, rig_source, staging, start, self.style_seed)
-        job.new_folders = new_folders
-        return Take(obj=obj, path=path, strip=strip, stem=stem, start=start, fps=fps, duration=duration,
-                    want_keys=want_keys, want_cache=want_cache, final=final, where=where, job=job,
-                    build_keys=want_keys and not keys, started=time.perf_counter())
+    def _refuse_existing(self, obj, want_keys, want_cache):
+        """With Existing animation = Stop, say what is in the way before any work."""
+        if self.existing != "STOP":
+            return
+        key = obj.data.shape_keys
+        ad = key.animation_data if key is not None else None
+        if want_keys and not self.push_to_nla and ad is not None and ad.action is not None:
+            raise ParleyError(f"{obj.name}'s shape keys already play the Action '{ad.action.name}'; set Existing "
+                              "animation to Keep or Replace, or tick Push to NLA")
+        old_mods = _meshcache.parley_modifiers(obj) if want_cache else []
+        if old_mods:
+            raise ParleyError(f"{obj.name} already has a Parley mesh cache ('{old_mods[-1].name}'); set Existing "
+                              "animation to Keep or Replace")
 
     # -- writing the result ----------------------------------------------------------------
     def _commit(self, context, take):
-        job, obj = take.job, take.obj
-        undo = []  # callables that put things back if a later step fails
+        """Action, mesh cache, extras: all of them, or (rolled back) none."""
+        rollback = Rollback()
         try:
             messages = []
             if take.want_keys:
-                if take.build_keys:
-                    added = _shapekeys.create_rig_keys(obj, job.rig)
-                    undo.append(lambda: [obj.shape_key_remove(obj.data.shape_keys.key_blocks[n])
-                                         for n in reversed(added) if obj.data.shape_keys
-                                         and n in obj.data.shape_keys.key_blocks])
-                key = obj.data.shape_keys
-                had_ad = key.animation_data is not None
-                ad = key.animation_data_create()
-                if not had_ad:
-                    undo.append(key.animation_data_clear)
-                action, slot = _shapekeys.new_action(take.stem, key, [k for _c, k in job.targets], job.weights,
-                                                     take.start)
-                undo.append(lambda: bpy.data.actions.remove(action))
-                old, old_slot = ad.action, getattr(ad, "action_slot", None)
-                if self.push_to_nla:
-                    track = _shapekeys.push_to_nla(ad, action, slot, f"Parley {action.name}", take.start)
-                    undo.append(lambda: ad.nla_tracks.remove(track))
-                    messages.append(f"Action '{action.name}' on NLA track '{track.name}'")
-                else:
-                    if old is not None and self.existing == "KEEP":
-                        kept = _shapekeys.push_to_nla(ad, old, old_slot, f"Kept {old.name}",
-                                                      old.frame_range[0], mute=True)
-                        undo.append(lambda: ad.nla_tracks.remove(kept))
-                    elif old is not None:
-                        old.use_fake_user = True
-                    undo.append(lambda: _shapekeys.assign(ad, old, old_slot))
-                    _shapekeys.assign(ad, action, slot)
-                    messages.append(f"Action '{action.name}'")
+                messages.append(write_action(take, self.push_to_nla, self.existing, rollback))
             if take.want_cache:
-                os.replace(job.cache_path, take.final)
-                _meshcache.normal_permissions(take.final)
-                undo.append(lambda: os.path.exists(take.final) and os.remove(take.final))
-                old_mods = _meshcache.parley_modifiers(obj)
-                if old_mods and self.existing == "REPLACE":
-                    mod = old_mods[-1]
-                    before = (mod.filepath, mod.frame_start)
-                    _meshcache.configure(mod, take.final, take.start)
-                    undo.append(lambda: setattr(mod, "filepath", before[0]) or setattr(mod, "frame_start", before[1]))
-                else:
-                    for old_mod in old_mods:
-                        old_mod.show_viewport = old_mod.show_render = False
-                    mod = _meshcache.add_modifier(obj, take.final, take.start)
-                    undo.append(lambda: obj.modifiers.remove(mod))
-                    if hasattr(obj.modifiers, "move") and len(obj.modifiers) > 1:
-                        obj.modifiers.move(len(obj.modifiers) - 1, 0)  # before subdivision and friends
-                messages.append(f"mesh cache {take.final} ({take.where})")
-            if self.add_sound_to_sequencer and take.strip is None:
-                try:
-                    strip = _add_sound(context.scene, take.path, take.start)
-                except RuntimeError as exc:  # a Blender built without audio (Audaspace) cannot hold sound strips
-                    job.warnings.append(f"the sound strip was not added ({str(exc).replace('Error: ', '').strip()})")
-                    strip = None
-                if strip is not None:
-                    messages.append(f"sound strip '{strip.name}'")
-            if self.fit_frame_range:
-                end = take.start + job.weights.shape[0] - 1
-                scene = context.scene
-                if scene.frame_end < end:
-                    scene.frame_end = end
-            obj.parley.last_take = take.stem
-            obj.parley.last_seed = self.seed
+                messages.append(write_cache(take, self.existing, rollback))
+            messages += write_extras(context.scene, take, self.add_sound_to_sequencer, self.fit_frame_range,
+                                     self.seed, rollback)
         except Exception:
-            for step in reversed(undo):
-                try:
-                    step()
-                except Exception:
-                    traceback.print_exc()
-            job.discard()
+            rollback.run()
+            take.job.discard()
             raise
-        frames = job.weights.shape[0]
         secs = time.perf_counter() - take.started
-        for line in job.warnings:
+        for line in take.job.warnings:
             self.report({"WARNING"}, line)
-        self.report({"INFO"}, f"Parley: {frames} frames ({take.duration:.1f} s at {take.fps:g} fps) from "
-                              f"frame {take.start} in {secs:.1f} s: " + "; ".join(messages))
+        self.report({"INFO"}, f"Parley: {take.job.weights.shape[0]} frames ({take.duration:.1f} s at {take.fps:g} "
+                              f"fps) from frame {take.start} in {secs:.1f} s: " + "; ".join(messages))
         return {"FINISHED"}
 
     def _fail(self, take, exc):
@@ -327,54 +238,23 @@ class _ProgressPrinter:
         print(f"parley: {self.name}: done ({parts})", flush=True)
 
 
-def _add_sound(scene, path, start):
-    """A sound strip for the take (skipped when the same file already sits at that frame)."""
-    if scene.sequence_editor is None:
-        scene.sequence_editor_create()
-    seq = scene.sequence_editor
-    strips = seq.strips if hasattr(seq, "strips") else seq.sequences
-    every = seq.strips_all if hasattr(seq, "strips_all") else seq.sequences_all
-    for s in every:
-        if s.type == "SOUND" and int(s.frame_start) == start and \
-                os.path.normpath(bpy.path.abspath(s.sound.filepath)) == os.path.normpath(path):
-            return None
-    used = {s.channel for s in every}
-    channel = next(c for c in range(1, 129) if c not in used)
-    strip = strips.new_sound(os.path.basename(path), path, channel, start)
-    return strip
+def _target_and_rig(obj, want_cache):
+    """-> (ShapeTarget of the shape keys the take drives, what the cache decodes through, has ARKit keys).
+
+    A head with ARKit keys of its own (any spelling) is driven through them, and its cache decodes through
+    a rig read from those keys; a FLAME head gets Parley's rig, built by the job from its geometry.
+    """
+    keys = _target.arkit_keys(obj)
+    if keys:
+        target = ShapeTarget(tuple(keys.values()), tuple(keys))
+        return target, (_shapekeys.rig_from_keys(obj, target.shapes) if want_cache else None), True
+    rig_source = (_shapekeys.vertices(obj).astype("float64"), _shapekeys.triangles(obj))
+    return ShapeTarget.identity(RIG_NAMES), rig_source, False
 
 
 def make_operator():
     """The operator class, with one style_<axis> property per axis of the installed model."""
-    props = {
-        "audio_path": bpy.props.StringProperty(name="Audio file", subtype="FILE_PATH",
-                                               description="speech to animate (wav, flac, ogg, mp3; any rate)"),
-        "sound_strip": bpy.props.StringProperty(name="Sound strip", description="a sound strip of the Sequencer "
-                                                "to animate instead of a file (its start is the take's start)"),
-        "mode": bpy.props.EnumProperty(name="Output", items=MODES, default="SHAPE_KEYS"),
-        "seed": bpy.props.IntProperty(name="Seed", default=0, min=0, description="variation of this take"),
-        "start_frame": bpy.props.IntProperty(name="Start frame", default=1, description="frame of the first sound"),
-        "fps": bpy.props.FloatProperty(name="Frame rate", default=0.0, min=0.0,
-                                       description="frames per second of the take; 0 uses the scene's"),
-        "add_sound_to_sequencer": bpy.props.BoolProperty(name="Add sound to Sequencer", default=False,
-                                                         description="add the audio as a sound strip at the "
-                                                                     "start frame so playback is in sync"),
-        "push_to_nla": bpy.props.BoolProperty(name="Push to NLA", default=False,
-                                              description="put the new Action on its own NLA track"),
-        "existing": bpy.props.EnumProperty(name="Existing animation", items=EXISTING, default="STOP"),
-        "fit_frame_range": bpy.props.BoolProperty(name="Fit frame range", default=True,
-                                                  description="extend the scene's end frame to the take's end"),
-        "cache_dir": bpy.props.StringProperty(name="Cache folder", subtype="DIR_PATH",
-                                              description="where .pc2 files go; empty: //parley/ next to the .blend"),
-        "device": bpy.props.EnumProperty(name="Device", items=DEVICES, default="PREFS"),
-        "threads": bpy.props.IntProperty(name="Threads", default=-1, min=-1,
-                                         description="model threads; -1 uses the preferences, 0 automatic"),
-        "model_path": bpy.props.StringProperty(name="Model", subtype="FILE_PATH",
-                                               description="a Parley .onnx; empty uses the preferences"),
-        "style_seed": bpy.props.IntProperty(name="Style seed", default=-1, min=-1,
-                                            description="draw the style from the model's prior with this seed "
-                                                        "instead of the style values; -1: use the values"),
-    }
+    props = _settings.properties("operator")
     props.update(_style.axis_properties("style_"))
     return type("PARLEY_OT_generate", (GenerateMixin, bpy.types.Operator), {"__annotations__": props})
 

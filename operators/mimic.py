@@ -2,9 +2,10 @@
 import bpy
 import numpy as np
 
-from ..inference.arkit import RIG_NAMES, canonical_name
+from ..inference.arkit import RIG_NAMES, match_names
 from ..inference.errors import ParleyError
 from . import _runtime, _shapekeys, _style
+from ._blender import scene_fps
 
 
 def reference_action(context, object_name, action_name):
@@ -26,13 +27,12 @@ def reference_action(context, object_name, action_name):
 
 def sample_curves(action):
     """-> (values [T, K] at every frame of the action, names) for its ARKit-named shape-key curves."""
-    curves = {}
+    by_key = {}
     for fc in _shapekeys.action_fcurves(action):
-        path = fc.data_path
-        if path.startswith('key_blocks["') and path.endswith('"].value'):
-            name = canonical_name(path[len('key_blocks["'):-len('"].value')])
-            if name in RIG_NAMES and name not in curves:
-                curves[name] = fc
+        key_name = _shapekeys.key_name_of(fc.data_path)
+        if key_name is not None:
+            by_key.setdefault(key_name, fc)
+    curves = {curve: by_key[key_name] for curve, key_name in match_names(by_key, RIG_NAMES).items()}
     if not curves:
         raise ParleyError(f"Action '{action.name}' has no ARKit-named shape-key curves (jawOpen, eyeBlink_L, ...)")
     start, end = (int(round(f)) for f in action.frame_range)
@@ -71,7 +71,7 @@ class PARLEY_OT_mimic(bpy.types.Operator):
         try:
             action, where = reference_action(context, self.source_object, self.action)
             values, names = sample_curves(action)
-            fps = scene.render.fps / scene.render.fps_base
+            fps = scene_fps(scene)
             model, warnings = _runtime.get_model(**_runtime.model_settings(context))
             vector = model.mimic(values, fps, names)
             named, latent = model.style_from_vector(vector)

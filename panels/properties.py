@@ -1,12 +1,12 @@
 """The sidebar's settings: ``Scene.parley`` (speech, style, output) and ``Object.parley`` (last take).
 
-The style group has one slider per axis of the installed model, so its class is built at
-registration (see operators/_style.py); the scene group points at it.
+The generate options the sidebar shows are declared once, in operators/_settings.py. The style group
+has one slider per axis of the installed model, so its class is built at registration (see
+operators/_style.py); the scene group points at it.
 """
 import bpy
 
-from ..operators import _style
-from ..operators.generate import EXISTING, MODES
+from ..operators import _settings, _style
 
 
 class PARLEY_PG_object(bpy.types.PropertyGroup):
@@ -22,16 +22,7 @@ def make_scene_group(style_group):
     props = {
         "source": bpy.props.EnumProperty(name="Speech", default="FILE", items=[
             ("FILE", "File", "an audio file"), ("STRIP", "Sound strip", "a sound strip of the Sequencer")]),
-        "audio_path": bpy.props.StringProperty(name="Audio file", subtype="FILE_PATH",
-                                               description="speech to animate (wav, flac, ogg, mp3; any rate)"),
-        "sound_strip": bpy.props.StringProperty(name="Sound strip", description="a sound strip to animate"),
-        "start_frame": bpy.props.IntProperty(name="Start frame", default=1),
-        "add_sound_to_sequencer": bpy.props.BoolProperty(name="Add sound to Sequencer", default=True),
-        "mode": bpy.props.EnumProperty(name="Output", items=MODES, default="SHAPE_KEYS"),
-        "seed": bpy.props.IntProperty(name="Seed", default=0, min=0),
-        "push_to_nla": bpy.props.BoolProperty(name="Push to NLA", default=False),
-        "existing": bpy.props.EnumProperty(name="Existing animation", items=EXISTING, default="STOP"),
-        "cache_dir": bpy.props.StringProperty(name="Cache folder", subtype="DIR_PATH"),
+        **_settings.properties("sidebar"),  # the operator's options the sidebar shows (operators/_settings.py)
         "style": bpy.props.PointerProperty(type=style_group),
         "style_sample_seed": bpy.props.IntProperty(name="Style seed", default=0, min=0,
                                                    description="seed of the last Sample style"),

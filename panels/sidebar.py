@@ -2,6 +2,7 @@
 import bpy
 
 from ..operators import _style, _target
+from ..operators._blender import scene_fps
 
 
 class PARLEY_PT_main(bpy.types.Panel):
@@ -111,7 +112,7 @@ class PARLEY_PT_output(_Sub, bpy.types.Panel):
                     "Parley's user folder until the .blend is saved"
                 layout.label(text=f"caches go to {where}")
         scene = context.scene
-        layout.label(text=f"{scene.render.fps / scene.render.fps_base:g} fps (the scene's frame rate)")
+        layout.label(text=f"{scene_fps(scene):g} fps (the scene's frame rate)")
 
 
 classes = (PARLEY_PT_main, PARLEY_PT_speech, PARLEY_PT_style, PARLEY_PT_output)

@@ -219,8 +219,10 @@ def test_cancel_leaves_nothing(addon, tmp_path):
     settings = runtime.model_settings(bpy.context)
     staging = tmp_path / ".x.pc2.parley-staging"
     pcm = (0.1 * np.sin(np.arange(16000 * 70) * 0.05)).astype(np.float32)
-    job = job_module.TakeJob(pcm, 30, settings, None, 0, [(n, n) for n in RIG_NAMES],
-                             (verts.reshape(-1, 3).astype(float), tris.reshape(-1, 3)), str(staging))
+    target = importlib.import_module(addon + ".inference.take").ShapeTarget.identity(RIG_NAMES)
+    job = job_module.TakeJob(job_module.TakeInputs(
+        pcm, 30, settings, target, rig_source=(verts.reshape(-1, 3).astype(float), tris.reshape(-1, 3)),
+        cache_path=str(staging)))
     job.on_progress = lambda stage, fraction: job.cancel() if fraction > 0.1 else None
     job.start_thread()
     job.join(120)

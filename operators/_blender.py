@@ -1,0 +1,12 @@
+"""Small facts about the running Blender and its scene, asked in one place instead of spelled out per caller."""
+import bpy
+
+
+def slotted_actions():
+    """Blender 4.4+ keys Actions through slots and channel bags; 4.2/4.3 use ``Action.fcurves``."""
+    return bpy.app.version >= (4, 4, 0)
+
+
+def scene_fps(scene):
+    """Frames per second of a scene (23.976 and 29.97 are ``fps / fps_base`` with fps_base 1.001)."""
+    return scene.render.fps / scene.render.fps_base
