@@ -55,6 +55,14 @@ def write_wav(path, seconds=3.0, rate=22050, channels=1, amplitude=0.3, seed=0, 
     return path
 
 
+def action_fcurves(action):
+    """Every F-curve of an Action, on layered (4.4+) and legacy actions alike."""
+    if bpy.app.version >= (4, 4, 0):
+        return [fc for layer in action.layers for strip in layer.strips for bag in strip.channelbags
+                for fc in bag.fcurves]
+    return list(action.fcurves)
+
+
 def scene_fps():
     scene = bpy.context.scene
     return scene.render.fps / scene.render.fps_base

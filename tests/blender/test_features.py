@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import bpy
-from blender_helpers import evaluated_positions, import_head, read_pc2, write_wav
+from blender_helpers import action_fcurves, evaluated_positions, import_head, read_pc2, write_wav
 
 
 def package(addon):
@@ -102,7 +102,7 @@ def test_existing_arkit_keys_are_driven_directly(addon, tmp_path):
     key = obj.data.shape_keys
     assert len(key.key_blocks) == 4  # no rig was added
     action = key.animation_data.action
-    paths = sorted(fc.data_path for fc in _fcurves(action))
+    paths = sorted(fc.data_path for fc in action_fcurves(action))
     assert paths == ['key_blocks["EyeBlinkLeft"].value', 'key_blocks["JawOpen"].value',
                      'key_blocks["mouthSmileRight"].value']
     mod = next(m for m in obj.modifiers if m.type == "MESH_CACHE")
@@ -112,13 +112,6 @@ def test_existing_arkit_keys_are_driven_directly(addon, tmp_path):
         mod.show_viewport = False
         bpy.context.view_layer.update()
         assert np.abs(evaluated_positions(obj) - cache[i]).max() < 1e-5
-
-
-def _fcurves(action):
-    if bpy.app.version >= (4, 4, 0):
-        return [fc for layer in action.layers for strip in layer.strips for bag in strip.channelbags
-                for fc in bag.fcurves]
-    return list(action.fcurves)
 
 
 def test_sample_style_is_reproducible(addon):
@@ -145,7 +138,7 @@ def test_style_changes_the_take_and_style_seed_is_reproducible(addon, tmp_path):
         obj.data.shape_keys and obj.data.shape_keys.animation_data_clear()
         assert bpy.ops.parley.generate(audio_path=str(audio), seed=0, **kwargs) == {"FINISHED"}
         action = obj.data.shape_keys.animation_data.action
-        takes.append(np.array([[kp.co[1] for kp in fc.keyframe_points] for fc in _fcurves(action)]))
+        takes.append(np.array([[kp.co[1] for kp in fc.keyframe_points] for fc in action_fcurves(action)]))
     assert np.abs(takes[0] - takes[1]).max() > 1e-3
     assert np.array_equal(takes[2], takes[3])
 
@@ -266,4 +259,69 @@ def test_drop_frame_and_high_frame_rates(addon, tmp_path, fps, base):
     audio = write_wav(tmp_path / "r.wav", seconds=2.0)
     assert bpy.ops.parley.generate(audio_path=str(audio), start_frame=1) == {"FINISHED"}
     action = obj.data.shape_keys.animation_data.action
-    assert len(_fcurves(action)[0].keyframe_points) == round(2.0 * fps / base)
+    assert len(action_fcurves(action)[0].keyframe_points) == round(2.0 * fps / base)
+
+
+def test_shape_keys_with_quotes_and_backslashes_are_keyed(addon, tmp_path):
+    """Data paths quote the user's key names (bpy.utils.escape_identifier); both modes still agree."""
+    bpy.ops.mesh.primitive_uv_sphere_add()
+    obj = bpy.context.active_object
+    obj.shape_key_add(name="Basis")
+    co = np.empty(len(obj.data.vertices) * 3, np.float32)
+    obj.data.vertices.foreach_get("co", co)
+    names = ('Bob"s face:jawOpen', 'rig\\lids:eye_blink_left')  # a Maya namespace holding a quote, a backslash
+    for axis, name in enumerate(names):
+        kb = obj.shape_key_add(name=name)
+        moved = co.reshape(-1, 3).copy()
+        moved[:, axis] *= 1.3
+        kb.data.foreach_set("co", moved.ravel())
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "quoted.blend"))
+    audio = write_wav(tmp_path / "talk.wav", seconds=1.5)
+    assert bpy.ops.parley.generate(audio_path=str(audio), mode="BOTH", start_frame=1) == {"FINISHED"}
+    key = obj.data.shape_keys
+    curves = action_fcurves(key.animation_data.action)
+    keyed = sorted(key.path_resolve(fc.data_path.rsplit(".", 1)[0]).name for fc in curves)
+    assert keyed == sorted(names)
+    mod = next(m for m in obj.modifiers if m.type == "MESH_CACHE")
+    cache, start, _ = read_pc2(bpy.path.abspath(mod.filepath))
+    frame = len(cache) // 2
+    bpy.context.scene.frame_set(int(start) + frame)
+    assert max(key.key_blocks[n].value for n in names) > 0.0
+    mod.show_viewport = False
+    bpy.context.view_layer.update()
+    assert np.abs(evaluated_positions(obj) - cache[frame]).max() < 1e-5
+
+
+def test_a_failing_write_rolls_the_whole_take_back(addon, tmp_path, monkeypatch):
+    """The Action, the rig's keys, the .pc2 and its modifier are written before the extras: all go again."""
+    generate = importlib.import_module(addon + ".operators.generate")
+
+    def broken_extras(*args):
+        raise RuntimeError("the extras step broke")
+
+    monkeypatch.setattr(generate, "write_extras", broken_extras)
+    obj = import_head()
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "rollback.blend"))
+    end = bpy.context.scene.frame_end
+    audio = write_wav(tmp_path / "undone.wav", seconds=1.0)
+    with pytest.raises(RuntimeError, match="the extras step broke"):
+        bpy.ops.parley.generate(audio_path=str(audio), mode="BOTH")
+    assert obj.data.shape_keys is None and not obj.modifiers
+    assert not [a for a in bpy.data.actions if a.name.startswith("undone")]
+    assert not (tmp_path / "parley").exists() or not any((tmp_path / "parley").iterdir())
+    assert bpy.context.scene.frame_end == end
+
+
+def test_sidebar_and_operator_declare_each_shared_setting_alike(addon):
+    settings = importlib.import_module(addon + ".operators._settings")
+    op = bpy.ops.parley.generate.get_rna_type().properties
+    scene = bpy.context.scene.parley.bl_rna.properties
+    for name in settings.SIDEBAR:
+        a, b = op[name], scene[name]
+        assert (a.type, a.subtype, a.name, a.description) == (b.type, b.subtype, b.name, b.description), name
+        if a.type == "ENUM":
+            assert [i.identifier for i in a.enum_items] == [i.identifier for i in b.enum_items], name
+        if name == "add_sound_to_sequencer":  # the one stated difference: the sidebar plays the take in sync
+            assert (a.default, b.default) == (False, True)
+        else:
+            assert a.default == b.default, name

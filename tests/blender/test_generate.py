@@ -8,16 +8,9 @@ import numpy as np
 import pytest
 
 import bpy
-from blender_helpers import evaluated_positions, import_head, read_pc2, scene_fps, write_wav
+from blender_helpers import action_fcurves, evaluated_positions, import_head, read_pc2, scene_fps, write_wav
 
 RIG_KEYS = 51
-
-
-def action_fcurves(action):
-    if bpy.app.version >= (4, 4, 0):
-        return [fc for layer in action.layers for strip in layer.strips for bag in strip.channelbags
-                for fc in bag.fcurves]
-    return list(action.fcurves)
 
 
 def head_size(obj):
