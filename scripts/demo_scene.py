@@ -79,6 +79,19 @@ def import_head(path):
     return obj
 
 
+def action_fcurves(action):
+    """Every F-curve of an Action, on layered (Blender 4.4+) and legacy actions alike."""
+    import bpy
+    if bpy.app.version >= (4, 4, 0):
+        return [fc for layer in action.layers for strip in layer.strips for bag in strip.channelbags
+                for fc in bag.fcurves]
+    return list(action.fcurves)
+
+
+def scene_fps(scene):
+    return scene.render.fps / scene.render.fps_base
+
+
 def stage(obj, size=512, fps=30, zoom=1.0):
     """Camera in front of the face (FLAME looks down -Y once imported Z-up), Workbench studio light."""
     import bpy

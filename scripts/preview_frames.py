@@ -31,13 +31,7 @@ TARGETS = {
 
 def key_curves(obj):
     """{shape key name: F-curve} of the head's take."""
-    import bpy
-    action = obj.data.shape_keys.animation_data.action
-    if bpy.app.version >= (4, 4, 0):
-        curves = [fc for layer in action.layers for strip in layer.strips for bag in strip.channelbags
-                  for fc in bag.fcurves]
-    else:
-        curves = list(action.fcurves)
+    curves = demo_scene.action_fcurves(obj.data.shape_keys.animation_data.action)
     return {fc.data_path[len('key_blocks["'):-len('"].value')]: fc for fc in curves}
 
 
@@ -77,7 +71,7 @@ def main(argv=None):
     scene = bpy.context.scene
     obj = next(o for o in scene.objects if o.type == "MESH" and o.data.shape_keys is not None)
     curves = key_curves(obj)
-    fps = scene.render.fps / scene.render.fps_base
+    fps = demo_scene.scene_fps(scene)
     start = int(min(fc.range()[0] for fc in curves.values()))
     phones = json.loads(Path(args.phones).read_text())["phones"]
     picks = pick_frames(phones, curves, fps, start)
