@@ -153,6 +153,7 @@ def decode_to_pc2(rig, take, path, target=None, *, start_frame=0.0, block=DECODE
             if vertex_hook is not None:
                 positions = vertex_hook(positions, range(start, min(start + block, total)), take)
             cache.write(positions)
+            del positions  # free this block before decoding the next: memory stays at one block
             if progress is not None:
                 progress(min(1.0, (start + block) / total))
     return total
