@@ -85,17 +85,23 @@ def test_sound_strip_source_and_add_to_sequencer(addon, tmp_path):
     assert len(list(seq.strips_all if hasattr(seq, "strips_all") else seq.sequences_all)) == 1
 
 
-def test_existing_arkit_keys_are_driven_directly(addon, tmp_path):
+def sphere_with_keys(keys):
+    """A UV sphere with a Basis and one shape key per (name, axis): the sphere stretched 1.3x along that axis."""
     bpy.ops.mesh.primitive_uv_sphere_add()
     obj = bpy.context.active_object
     obj.shape_key_add(name="Basis")
     co = np.empty(len(obj.data.vertices) * 3, np.float32)
     obj.data.vertices.foreach_get("co", co)
-    for name, axis in (("JawOpen", 2), ("EyeBlinkLeft", 0), ("mouthSmileRight", 1)):  # other tools' spellings
+    for name, axis in keys:
         kb = obj.shape_key_add(name=name)
         moved = co.reshape(-1, 3).copy()
         moved[:, axis] *= 1.3
         kb.data.foreach_set("co", moved.ravel())
+    return obj
+
+
+def test_existing_arkit_keys_are_driven_directly(addon, tmp_path):
+    obj = sphere_with_keys((("JawOpen", 2), ("EyeBlinkLeft", 0), ("mouthSmileRight", 1)))  # other tools' spellings
     bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "sphere.blend"))
     audio = write_wav(tmp_path / "talk.wav", seconds=1.5)
     assert bpy.ops.parley.generate(audio_path=str(audio), mode="BOTH") == {"FINISHED"}
@@ -264,17 +270,8 @@ def test_drop_frame_and_high_frame_rates(addon, tmp_path, fps, base):
 
 def test_shape_keys_with_quotes_and_backslashes_are_keyed(addon, tmp_path):
     """Data paths quote the user's key names (bpy.utils.escape_identifier); both modes still agree."""
-    bpy.ops.mesh.primitive_uv_sphere_add()
-    obj = bpy.context.active_object
-    obj.shape_key_add(name="Basis")
-    co = np.empty(len(obj.data.vertices) * 3, np.float32)
-    obj.data.vertices.foreach_get("co", co)
     names = ('Bob"s face:jawOpen', 'rig\\lids:eye_blink_left')  # a Maya namespace holding a quote, a backslash
-    for axis, name in enumerate(names):
-        kb = obj.shape_key_add(name=name)
-        moved = co.reshape(-1, 3).copy()
-        moved[:, axis] *= 1.3
-        kb.data.foreach_set("co", moved.ravel())
+    obj = sphere_with_keys(((names[0], 0), (names[1], 1)))
     bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "quoted.blend"))
     audio = write_wav(tmp_path / "talk.wav", seconds=1.5)
     assert bpy.ops.parley.generate(audio_path=str(audio), mode="BOTH", start_frame=1) == {"FINISHED"}
