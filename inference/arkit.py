@@ -3,8 +3,9 @@
 Canonical spelling is Apple's ``ARFaceAnchor.BlendShapeLocation`` raw value (``eyeBlink_L``,
 ``mouthSmile_R``, ``jawOpen``). ``_L``/``_R`` are the character's own left and right. Other tools
 spell the same shapes differently (``eyeBlinkLeft`` in VRM/Ready Player Me, ``EyeBlinkLeft`` in
-Live Link Face and Audio2Face); :func:`canonical_name` maps those spellings onto ours, and :func:`match_names` finds a vocabulary in a
-mesh's shape-key names, so characters that already carry such shape keys can be driven directly.
+Live Link Face and Audio2Face, ``eye_blink_left`` elsewhere); :func:`canonical_name` maps those
+spellings onto ours, and :func:`match_names` finds a vocabulary in a mesh's shape-key names, so
+characters that already carry such shape keys can be driven directly.
 """
 
 ARKIT_NAMES = (
