@@ -30,15 +30,18 @@ TARGETS = {
 
 
 def key_curves(obj):
-    """{shape key name: F-curve} of the head's take."""
+    """{canonical ARKit name: F-curve} of the head's take (``mouthPressLeft`` on a character is mouthPress_L)."""
     import bpy
+    sys.path.insert(0, str(REPO))
+    from inference.arkit import canonical_name
     action = obj.data.shape_keys.animation_data.action
     if bpy.app.version >= (4, 4, 0):
         curves = [fc for layer in action.layers for strip in layer.strips for bag in strip.channelbags
                   for fc in bag.fcurves]
     else:
         curves = list(action.fcurves)
-    return {fc.data_path[len('key_blocks["'):-len('"].value')]: fc for fc in curves}
+    named = {fc.data_path[len('key_blocks["'):-len('"].value')]: fc for fc in curves}
+    return {canonical_name(n) or n: fc for n, fc in named.items()}
 
 
 def pick_frames(phones, curves, fps, start):
@@ -75,7 +78,9 @@ def main(argv=None):
     import bpy
     bpy.ops.wm.open_mainfile(filepath=str(Path(args.blend).absolute()))
     scene = bpy.context.scene
-    obj = next(o for o in scene.objects if o.type == "MESH" and o.data.shape_keys is not None)
+    animated = [o for o in scene.objects if o.type == "MESH" and o.data.shape_keys is not None
+                and o.data.shape_keys.animation_data is not None and o.data.shape_keys.animation_data.action]
+    obj = max(animated, key=lambda o: len(o.data.vertices))  # the head, not its teeth or eyes
     curves = key_curves(obj)
     fps = scene.render.fps / scene.render.fps_base
     start = int(min(fc.range()[0] for fc in curves.values()))
