@@ -23,10 +23,13 @@ def _parse_styles(pairs):
     return styles
 
 
-def _load_head_rig(path):
+def _load_head_rig(path, cache=False):
     from .meshio import load_mesh
     from .rig import build_rig
     vertices, faces = load_mesh(path)
+    if cache:  # rebuilt only when the head or the rig code changed (inference/rig_cache.py)
+        from .rig_cache import cached_build_rig
+        return cached_build_rig(vertices, faces)[0]
     return build_rig(vertices, faces)
 
 
@@ -46,7 +49,7 @@ def cmd_animate(args):
     if args.fps <= 0:
         raise ParleyError(f"--fps must be positive, got {args.fps}")
     started = time.perf_counter()
-    rig = _load_head_rig(args.head)
+    rig = _load_head_rig(args.head, cache=not args.no_rig_cache)
     model = load_model(args.model, device=args.device, threads=args.threads)
     styles = _parse_styles(args.style)
     unknown = sorted(set(styles) - {a.name for a in model.meta.style_axes})
@@ -82,6 +85,7 @@ def build_parser():
     anim.add_argument("--model", help="custom .onnx model (default: the shipped one)")
     anim.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"))
     anim.add_argument("--threads", type=int, default=0, help="onnxruntime threads (0: automatic)")
+    anim.add_argument("--no-rig-cache", action="store_true", help="rebuild the rig, do not read or write the cache")
     anim.set_defaults(func=cmd_animate)
     return parser
 

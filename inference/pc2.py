@@ -46,7 +46,7 @@ class PC2Writer:
         frames = np.asarray(frames, dtype="<f4")
         if frames.ndim != 3 or frames.shape[1:] != (self.num_vertices, 3):
             raise ValueError(f"expected frames [T, {self.num_vertices}, 3], got {frames.shape}")
-        self._file.write(np.ascontiguousarray(frames).tobytes())
+        self._file.write(memoryview(np.ascontiguousarray(frames)).cast("B"))  # no copy of the block
         self.samples += frames.shape[0]
 
     def __exit__(self, exc_type, exc, tb):

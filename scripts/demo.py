@@ -1,13 +1,22 @@
-"""README's demo: the bundled speech clip animated on the FLAME template, with the bpy module.
+"""README's demo: the bundled speech clip animated, with the bpy module, on the shipped MakeHuman character
+and, where ../shared/flame has it, on the FLAME template.
 
-    python scripts/demo.py [--out out/demo] [--audio assets/demo.wav] [--fps 30] [--size 512] [--no-video]
+    python scripts/demo.py [--out out/demo] [--audio assets/demo.wav] [--fps 30] [--size 384] [--no-video]
 
-Builds the extension zip, installs it with Blender's installer into a throw-away repository, imports
-../shared/flame/flame_template.ply Z-up, runs ``bpy.ops.parley.generate(mode='BOTH')`` with the sound
-added to the Sequencer, and writes into --out:
+Builds the extension zip and installs it with Blender's installer into a throw-away repository. Then:
+
+MakeHuman character (assets/makehuman_head, always): builds its six meshes with their ARKit shape keys,
+runs ``bpy.ops.parley.generate(mode='SHAPE_KEYS')`` on the head (Parley drives a character's own ARKit
+shape keys directly) and plays the same take on the teeth, tongue, eyes and eyelashes, which carry the
+same shape names. Writes into --out:
+    makehuman_demo.blend     the animated character (shape keys + Action, sound strip)
+    makehuman_preview.mp4    a Workbench render of the take with the speech muxed in (H.264 + AAC)
+
+FLAME template (only when ../shared/flame or $PARLEY_FLAME_DIR has it; otherwise one line says so):
+imports flame_template.ply Z-up, runs ``generate(mode='BOTH')`` and writes
     parley_demo.blend   the animated scene (shape keys + Action, Mesh Cache modifier, sound strip)
     parley/demo.pc2     the mesh cache the modifier plays
-    preview.mp4         a Workbench render of the take with the speech muxed in (H.264 + AAC)
+    preview.mp4         its Workbench render
 """
 import argparse
 import shutil
@@ -19,6 +28,62 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import demo_scene  # noqa: E402
 
 REPO = demo_scene.REPO
+
+
+def take(obj, args, mode):
+    import bpy
+    bpy.context.view_layer.objects.active = obj
+    obj.select_set(True)
+    result = bpy.ops.parley.generate(audio_path=str(Path(args.audio).absolute()), mode=mode, seed=args.seed,
+                                     start_frame=1, add_sound_to_sequencer=True)
+    if result != {"FINISHED"}:
+        raise SystemExit(f"generate did not finish on {obj.name}")
+    scene = bpy.context.scene
+    scene.frame_start = 1
+    scene.frame_end = int(obj.data.shape_keys.animation_data.action.frame_range[1])  # the take, no more
+
+
+def render(args, path):
+    import bpy
+    if args.no_video:
+        return
+    scene = bpy.context.scene
+    demo_scene.video_output(scene, path)
+    started = time.perf_counter()
+    bpy.ops.render.render(animation=True)
+    print(f"demo: {path} ({scene.frame_end - scene.frame_start + 1} frames in {time.perf_counter() - started:.0f} s)")
+
+
+def character_demo(args, out):
+    import bpy
+    bpy.ops.wm.read_homefile(use_empty=True)
+    head, others = demo_scene.import_character()
+    demo_scene.stage(head, size=args.size, fps=args.fps, zoom=1.3)
+    blend = out / "makehuman_demo.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(blend))
+    take(head, args, "SHAPE_KEYS")
+    shared = demo_scene.share_take(head, others)
+    print(f"demo: MakeHuman take on head" + (f", shared with {', '.join(shared)}" if shared else ""))
+    bpy.ops.wm.save_mainfile()
+    print(f"demo: {blend}")
+    render(args, out / "makehuman_preview.mp4")
+
+
+def flame_demo(args, out, head_path):
+    import bpy
+    bpy.ops.wm.read_homefile(use_empty=True)
+    obj = demo_scene.import_head(head_path)
+    demo_scene.stage(obj, size=args.size, fps=args.fps)
+    blend = out / "parley_demo.blend"
+    if (out / "parley").is_dir():
+        shutil.rmtree(out / "parley")  # a re-run replaces the demo's own outputs, nothing else
+    bpy.ops.wm.save_as_mainfile(filepath=str(blend))
+    take(obj, args, "BOTH")
+    bpy.ops.wm.save_mainfile()
+    print(f"demo: {blend}")
+    cache = next(m for m in obj.modifiers if m.type == "MESH_CACHE")
+    print(f"demo: {bpy.path.abspath(cache.filepath)}")
+    render(args, out / "preview.mp4")
 
 
 def main(argv=None):
@@ -33,38 +98,16 @@ def main(argv=None):
     out = Path(args.out).absolute()
     out.mkdir(parents=True, exist_ok=True)
     demo_scene.isolate_user_folder()
-    head = demo_scene.flame_head()
+    flame = demo_scene.flame_head_or_none()
     t0 = time.perf_counter()
     zip_path = demo_scene.build_zip(out / ".dist")
     import bpy
     bpy.ops.wm.read_factory_settings(use_empty=True)
     bpy.context.preferences.filepaths.save_version = 0  # no .blend1 beside the demo
     with demo_scene.installed(zip_path):
-        obj = demo_scene.import_head(head)
-        scene = bpy.context.scene
-        demo_scene.stage(obj, size=args.size, fps=args.fps)
-        blend = out / "parley_demo.blend"
-        if (out / "parley").is_dir():
-            shutil.rmtree(out / "parley")  # a re-run replaces the demo's own outputs, nothing else
-        bpy.ops.wm.save_as_mainfile(filepath=str(blend))
-        bpy.context.view_layer.objects.active = obj
-        result = bpy.ops.parley.generate(audio_path=str(Path(args.audio).absolute()), mode="BOTH", seed=args.seed,
-                                         start_frame=1, add_sound_to_sequencer=True)
-        if result != {"FINISHED"}:
-            raise SystemExit("generate did not finish")
-        scene.frame_start = 1
-        scene.frame_end = int(obj.data.shape_keys.animation_data.action.frame_range[1])  # the take, no more
-        bpy.ops.wm.save_mainfile()
-        print(f"demo: {blend}")
-        cache = next(m for m in obj.modifiers if m.type == "MESH_CACHE")
-        print(f"demo: {bpy.path.abspath(cache.filepath)}")
-        if not args.no_video:
-            video = out / "preview.mp4"
-            demo_scene.video_output(scene, video)
-            t = time.perf_counter()
-            bpy.ops.render.render(animation=True)
-            print(f"demo: {video} ({scene.frame_end - scene.frame_start + 1} frames in "
-                  f"{time.perf_counter() - t:.0f} s)")
+        character_demo(args, out)
+        if flame is not None:
+            flame_demo(args, out, flame)
     shutil.rmtree(out / ".dist", ignore_errors=True)
     print(f"demo: done in {time.perf_counter() - t0:.0f} s")
     return 0

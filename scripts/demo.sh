@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # README's demo command: set up (bpy 5.0 module only), then animate the bundled speech clip on the
-# FLAME template from ../shared/flame into out/demo/ (.blend, .pc2, preview .mp4 with sound).
+# shipped MakeHuman character and, when ../shared/flame has it, on the FLAME template, into out/demo/
+# (.blend files, the FLAME .pc2, preview .mp4s with sound).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PARLEY_NO_BPY42=1 PARLEY_NO_CHROOT=1 bash scripts/setup.sh

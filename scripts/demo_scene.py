@@ -1,6 +1,6 @@
 """Shared by demo.py, preview_frames.py, screenshot.py and bench_blender.py (bpy module or Blender):
-install the built extension into a throw-away repository, import the FLAME head Z-up, and stage a
-Workbench camera on its face."""
+install the built extension into a throw-away repository, import the FLAME head Z-up (or build the
+shipped MakeHuman character), and stage a Workbench camera on its face."""
 import contextlib
 import os
 import shutil
@@ -31,6 +31,16 @@ def flame_head(name="flame_template.ply"):
         raise SystemExit(f"FLAME head {path} not found: put the shared FLAME heads in ../shared/flame "
                          "(or set PARLEY_FLAME_DIR)")
     return path
+
+
+def flame_head_or_none(name="flame_template.ply"):
+    """The FLAME head when ../shared/flame has it, else None after one line saying what is skipped."""
+    path = FLAME / name
+    if path.is_file():
+        return path
+    print(f"demo: no FLAME head at {path} (put the FLAME heads in ../shared/flame or set PARLEY_FLAME_DIR "
+          "to include it); showing the shipped MakeHuman character only")
+    return None
 
 
 def model_dir_or_none():
@@ -90,6 +100,61 @@ def action_fcurves(action):
 
 def scene_fps(scene):
     return scene.render.fps / scene.render.fps_base
+
+
+def _zup(points):
+    """MakeHuman/glTF Y-up (face towards +Z) -> Blender Z-up (face towards -Y), as the glTF importer does."""
+    import numpy as np
+    points = np.asarray(points, np.float32)
+    return np.stack([points[:, 0], -points[:, 2], points[:, 1]], axis=1)
+
+
+def import_character():
+    """The shipped MakeHuman head (assets/makehuman_head) as a game character is split: one object per mesh
+    (head, eyes, teeth, tongue, eyelashes), each with its own ARKit/viseme shape keys named as shipped
+    (``jawOpen``, ``eyeBlinkLeft``, ``viseme_aa``), parented to the head, in a collection of its own.
+    -> (head object, [the other objects])."""
+    import bpy
+    sys.path.insert(0, str(REPO))
+    from inference.character import load_demo_character
+    character = load_demo_character()
+    collection = bpy.data.collections.new("MakeHuman head")
+    bpy.context.scene.collection.children.link(collection)
+    objects = []
+    for part in character.meshes:
+        mesh = bpy.data.meshes.new(part.name)
+        mesh.from_pydata(_zup(part.vertices).tolist(), [], part.faces.tolist())
+        mesh.polygons.foreach_set("use_smooth", [True] * len(mesh.polygons))
+        mesh.update()
+        obj = bpy.data.objects.new(part.name, mesh)
+        collection.objects.link(obj)
+        obj.shape_key_add(name="Basis", from_mix=False)
+        for name, delta in part.deltas.items():
+            key = obj.shape_key_add(name=name, from_mix=False)
+            key.points.foreach_set("co", _zup(part.vertices + delta).ravel())
+            key.value = 0.0  # Blender 5.0 adds new keys at 1.0: the character starts neutral
+        objects.append(obj)
+    head, others = objects[0], objects[1:]
+    for obj in others:
+        obj.parent = head
+    return head, others
+
+
+def share_take(head, others):
+    """Play the head's take on the other meshes too (same shape-key names, one Action): every mesh whose
+    shape keys have no Action yet gets the head's Action and slot. -> names of the meshes that got it."""
+    source = head.data.shape_keys.animation_data
+    shared = []
+    for obj in others:
+        key = obj.data.shape_keys
+        if key is None or (key.animation_data is not None and key.animation_data.action is not None):
+            continue
+        ad = key.animation_data or key.animation_data_create()
+        ad.action = source.action
+        if getattr(source, "action_slot", None) is not None:
+            ad.action_slot = source.action_slot
+        shared.append(obj.name)
+    return shared
 
 
 def stage(obj, size=512, fps=30, zoom=1.0):

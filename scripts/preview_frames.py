@@ -30,9 +30,12 @@ TARGETS = {
 
 
 def key_curves(obj):
-    """{shape key name: F-curve} of the head's take."""
+    """{canonical ARKit name: F-curve} of the head's take (``mouthPressLeft`` on a character is mouthPress_L)."""
+    sys.path.insert(0, str(REPO))
+    from inference.arkit import canonical_name
     curves = demo_scene.action_fcurves(obj.data.shape_keys.animation_data.action)
-    return {fc.data_path[len('key_blocks["'):-len('"].value')]: fc for fc in curves}
+    named = {fc.data_path[len('key_blocks["'):-len('"].value')]: fc for fc in curves}
+    return {canonical_name(n) or n: fc for n, fc in named.items()}
 
 
 def pick_frames(phones, curves, fps, start):
@@ -69,7 +72,9 @@ def main(argv=None):
     import bpy
     bpy.ops.wm.open_mainfile(filepath=str(Path(args.blend).absolute()))
     scene = bpy.context.scene
-    obj = next(o for o in scene.objects if o.type == "MESH" and o.data.shape_keys is not None)
+    animated = [o for o in scene.objects if o.type == "MESH" and o.data.shape_keys is not None
+                and o.data.shape_keys.animation_data is not None and o.data.shape_keys.animation_data.action]
+    obj = max(animated, key=lambda o: len(o.data.vertices))  # the head, not its teeth or eyes
     curves = key_curves(obj)
     fps = demo_scene.scene_fps(scene)
     start = int(min(fc.range()[0] for fc in curves.values()))

@@ -21,6 +21,14 @@ HEADS = ("flame_template", "flame_registered")
 YUP_TO_ZUP = np.array([[1.0, 0, 0], [0, 0, -1.0], [0, 1.0, 0]])
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_rig_cache(tmp_path_factory):
+    """The CLI caches rigs in the user's cache folder: tests (and their subprocesses) use their own."""
+    if "PARLEY_CACHE_DIR" not in os.environ:
+        os.environ["PARLEY_CACHE_DIR"] = str(tmp_path_factory.mktemp("parley-cache"))
+    yield
+
+
 def _flame_dir():
     return Path(os.environ.get("PARLEY_FLAME_DIR", ROOT.parent / "shared" / "flame"))
 
