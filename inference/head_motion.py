@@ -15,10 +15,12 @@ driven by prosody is controllable, reproducible per seed, needs no retraining an
 lips (it never touches the face curves). The layers, each drawn from the seed:
 
 - beats: a nod (chin down and back, 200-400 ms) on stressed syllables, scaled by their prominence;
-- pitch-accent lifts: on some accents the head lifts instead, and the head follows F0 a little
-  throughout (up with high pitch; Munhall et al. 2004, Yehia et al. 2002);
-- phrase ends: a tilt, then the head settles into a new posture for the next phrase;
-- sway: band-limited (~0.1-0.5 Hz) seeded noise on all three axes, in speech and in pauses;
+- pitch-accent lifts: on some accents the head lifts instead; and at the phrase scale (1.5 s) the
+  head follows F0, up with high pitch and down with the declination (Munhall et al. 2004, Yehia et
+  al. 2002) - slow enough that the nods still dip on the accents themselves;
+- phrases: a tilt and a small settle at each phrase end; a new posture eased in as the next phrase starts;
+- sway: band-limited (~0.1-0.5 Hz) seeded noise on all three axes, larger while the voice is loud,
+  smaller (never still) in pauses;
 - breathing: a slow pitch oscillation (3.5-5 s), always on, so silence is never dead still.
 
 Style axes (models/training/style_axes.py) shape it: articulation and anger enlarge the beats,
@@ -32,12 +34,13 @@ import numpy as np
 HEAD_STREAM = 0x4EAD  # separates the head stream from the model's noise and the blinks for one seed
 HEAD_COLUMNS = ("yaw", "pitch", "roll")
 
-SWAY_DEG = np.array([2.2, 1.3, 1.0])      # std of the slow sway per axis (yaw, pitch, roll)
+SWAY_DEG = np.array([2.2, 1.0, 1.0])      # std of the slow sway per axis (yaw, pitch, roll)
 SWAY_KNOT_S = 0.6                         # sway knots: smoothed over ~3 knots -> ~0.1-0.5 Hz
 POSTURE_DEG = np.array([2.5, 1.2, 1.2])   # std of the posture a phrase settles into
-NOD_DEG = 2.6                             # chin-down amplitude of a beat at prominence 1
+NOD_DEG = 3.5                             # chin-down amplitude of a beat at prominence 1
 LIFT_DEG = 1.8                            # chin-up amplitude of an accent lift
-F0_DEG_PER_ST = 0.18                      # head up per semitone above the speaker's median F0
+F0_DEG_PER_ST = 0.6                       # head up per semitone above the speaker's median F0 (phrase scale)
+BEAT_P = 0.32                             # chance that a stressed or accented syllable gets a beat
 TILT_DEG = 1.4                            # phrase-final roll tilt
 BREATH_DEG = 0.35                         # breathing-scale pitch oscillation
 SETTLE_S = 0.8                            # posture transitions take this long
@@ -55,6 +58,8 @@ def _gains(style):
     activity = (1.0 + 0.3 * g["upper_face"]) * (1.0 - 0.45 * g["sad"]) * (1.0 + 0.15 * g["happy"])
     return {
         "activity": max(activity, 0.1),
+        "beat_p": float(np.clip(BEAT_P * (1.0 + 0.3 * g["upper_face"] + 0.2 * g["articulation"] + 0.5 * g["angry"]),
+                                0.05, 0.9)),
         "beat": max(0.2, (1.0 + 0.35 * g["articulation"]) * (1.0 + 0.5 * g["angry"])),
         "duration": max(0.5, (1.0 + 0.25 * g["smoothness"]) * (1.0 - 0.3 * g["angry"])),
         "lift_p": float(np.clip(0.3 + 0.3 * g["happy"] + 0.4 * g["surprised"] - 0.2 * g["sad"], 0.05, 0.9)),
@@ -75,7 +80,9 @@ def head_motion(prosody, fps, seed, amount=1.0, style=None):
     gains = _gains(style)
     t = np.arange(T) / fps
     out = np.zeros((T, 3))
-    out += sway(rng, T, fps) * SWAY_DEG * gains["activity"]
+    # the head sways more while the voice is loud than in pauses (a slow envelope: no jitter)
+    energy = 0.35 + 0.9 * _smooth(prosody.level, 0.6 * fps)
+    out += sway(rng, T, fps) * SWAY_DEG * gains["activity"] * energy[:, None]
     period = rng.uniform(3.5, 5.0)
     out[:, 1] += BREATH_DEG * np.sin(2 * np.pi * t / period + rng.uniform(0, 2 * np.pi))
     out += _postures(rng, prosody, fps, gains)
@@ -83,7 +90,7 @@ def head_motion(prosody, fps, seed, amount=1.0, style=None):
     _phrase_ends(out, rng, prosody, fps, gains)
     # the head follows F0 a little: up with high pitch, only while voiced speech goes on
     follow = np.where(prosody.speech, np.clip(prosody.pitch_st, -6, 8), 0.0)
-    out[:, 1] -= F0_DEG_PER_ST * gains["activity"] * _smooth(follow, 0.25 * fps)
+    out[:, 1] -= F0_DEG_PER_ST * gains["activity"] * _smooth(follow, 1.5 * fps)
     out = np.stack([_smooth(out[:, k], gains["smooth_s"] * fps * 2.5) for k in range(3)], 1)
     return (out * float(amount)).astype(np.float32)
 
@@ -120,6 +127,8 @@ def _beats(out, rng, prosody, fps, gains):
         is_accent = int(frame) in accents
         if not stressed and not is_accent:
             continue
+        if rng.random() > gains["beat_p"]:
+            continue
         centre = frame / fps + rng.uniform(-0.03, 0.06)   # the apex sits on or just after the nucleus
         scale = gains["activity"] * (0.5 + float(strength)) * rng.uniform(0.7, 1.2)
         if is_accent and rng.random() < gains["lift_p"]:
@@ -140,32 +149,35 @@ def _phrase_ends(out, rng, prosody, fps, gains):
         st = prosody.pitch_st[tail][voiced]
         fall = float(st[0] - st[-1]) if st.size >= 2 else 0.0
         length = rng.uniform(0.6, 1.1) * gains["duration"]
-        bump(out, 2, end / fps, length, rng.choice([-1, 1]) * TILT_DEG * gains["tilt"] * gains["activity"]
+        # the tilt peaks on the phrase's last syllable, the settle lands as the voice stops
+        bump(out, 2, end / fps - 0.2, length, rng.choice([-1, 1]) * TILT_DEG * gains["tilt"] * gains["activity"]
              * rng.uniform(0.6, 1.2), fps)
-        bump(out, 1, end / fps + 0.1, length, float(np.clip(fall, -3, 3)) * 0.5 * gains["activity"], fps)
+        bump(out, 1, end / fps - 0.05, length, float(np.clip(fall, -3, 3)) * 0.5 * gains["activity"], fps)
 
 
 def _postures(rng, prosody, fps, gains):
-    """[T, 3] a posture per phrase (new at each phrase end), eased over SETTLE_S."""
+    """[T, 3] a posture per phrase, eased in over SETTLE_S from just after the phrase starts (the
+    gesture unit begins slightly after the talk spurt: House, Beskow & Granstrom)."""
     T = prosody.n_frames
     steps = np.zeros((T, 3))
     base = rng.normal(0, 1, 3) * POSTURE_DEG * 0.5
     base[1] += gains["posture_pitch"]
     steps[0] = base
     previous = base
-    for end in prosody.phrase_ends:
-        if end >= T:
+    for start in prosody.phrases[1:, 0] if prosody.phrases.size else ():
+        onset = int(start + rng.uniform(0.05, 0.2) * fps)
+        if onset >= T:
             continue
         target = rng.normal(0, 1, 3) * POSTURE_DEG * gains["activity"]
         target[1] += gains["posture_pitch"]
-        steps[end] += target - previous
+        steps[onset] += target - previous
         previous = target
     level = np.cumsum(steps, 0)
     width = max(1, int(round(SETTLE_S * gains["duration"] * fps)))
     kernel = np.hanning(width + 2)[1:-1]
     kernel /= kernel.sum()
     padded = np.pad(level, ((width, 0), (0, 0)), mode="edge")
-    # causal: a new posture starts to ease in at the phrase end, not before it
+    # causal: a new posture starts to ease in at its onset, not before it
     return np.stack([np.convolve(padded[:, k], kernel)[width:width + T] for k in range(3)], 1)
 
 

@@ -125,10 +125,14 @@ def _decimated(audio, first, last):
     x = np.zeros((last - first) // DECIMATE * DECIMATE, np.float32)
     if b > a:
         x[a - first:b - first] = audio[a:min(b, first + x.size)]
-    x = sum(x[k::DECIMATE] for k in range(DECIMATE))
-    n = np.arange(-7, 8)
-    taps = np.sinc(2 * 1000.0 / PITCH_SR * n) * np.hanning(17)[1:-1]
-    return np.convolve(x, (taps / taps.sum()).astype(np.float32), mode="same")
+    x = x.reshape(-1, DECIMATE) @ np.ones(DECIMATE, np.float32)
+    return np.convolve(x, _HALF_BAND, mode="same")
+
+
+# a half-band low-pass at 4 kHz (cut ~1 kHz): every other tap of a windowed sinc is zero
+_n = np.arange(-5, 6)
+_HALF_BAND = (np.sinc(2 * 1000.0 / PITCH_SR * _n) * np.hanning(13)[1:-1])
+_HALF_BAND = (_HALF_BAND / _HALF_BAND.sum()).astype(np.float32)
 
 
 def _pitch(audio, centres):
@@ -226,6 +230,9 @@ def _syllables(loud, pitch_st, voiced, phrases, fps):
     right_min = windows[:, reach:].min(1)
     peak = (env >= windows.max(1)) | ((env > np.r_[env[0], env[:-1]]) & (env >= np.r_[env[1:], env[-1]]))
     drop = env - np.maximum(left_min, right_min)
+    pitch_reach = max(1, int(round(0.08 * fps)))
+    masked = np.pad(np.where(voiced, pitch_st, -np.inf), pitch_reach, constant_values=-np.inf)
+    local_max = np.lib.stride_tricks.sliding_window_view(masked, 2 * pitch_reach + 1).max(1)
     nuclei, prom, stressed, accents = [], [], [], []
     for a, b in phrases:
         cand = a + np.flatnonzero(peak[a:b] & (drop[a:b] >= NUCLEUS_PROMINENCE_DB))
@@ -233,11 +240,11 @@ def _syllables(loud, pitch_st, voiced, phrases, fps):
         if cand.size == 0:
             continue
         loud_rel = env[cand] - np.median(env[a:b])
-        pitch_rel = _pitch_over_trend(pitch_st, voiced, a, b, cand, fps)
+        pitch_rel = _pitch_over_trend(pitch_st, voiced, a, b, cand, local_max)
         score = np.clip(loud_rel / 8.0, -1, 1) + np.clip(pitch_rel / 4.0, -1, 1)
         p = np.clip(0.5 + 0.35 * score, 0.0, 1.0)
         rank = np.argsort(np.argsort(-score))
-        n_stress = max(1, int(round(0.35 * cand.size)))
+        n_stress = max(1, int(round(0.3 * cand.size)))
         stressed.append((rank < n_stress) & (p > 0.45))
         accents.append(cand[(pitch_rel >= 1.5) & voiced[cand]])
         nuclei.append(cand)
@@ -252,24 +259,23 @@ def _thin(cand, env, gap):
     """Keep the louder of two candidates closer than ``gap`` frames."""
     if cand.size < 2:
         return cand
+    taken = np.zeros(int(cand.max()) + gap + 1, bool)      # frames within ``gap`` of a kept one
     kept = []
     for i in cand[np.argsort(-env[cand], kind="stable")]:
-        if all(abs(i - k) >= gap for k in kept):
+        if not taken[i]:
             kept.append(i)
+            taken[max(0, i - gap + 1):i + gap] = True
     return np.sort(np.array(kept, np.int64))
 
 
-def _pitch_over_trend(pitch_st, voiced, a, b, cand, fps):
-    """Local F0 peak (max over +-80 ms) above the phrase's declination line, in semitones."""
-    idx = np.arange(a, b)
+def _pitch_over_trend(pitch_st, voiced, a, b, cand, local_max):
+    """Local F0 peak (max over +-80 ms, voiced frames) above the phrase's declination line, semitones."""
     v = voiced[a:b]
     if v.sum() < 3:
         return np.zeros(cand.size)
-    slope, intercept = np.polyfit(idx[v], pitch_st[a:b][v], 1)
-    reach = max(1, int(round(0.08 * fps)))
-    out = np.empty(cand.size)
-    for j, c in enumerate(cand):
-        lo, hi = max(a, c - reach), min(b, c + reach + 1)
-        vv = voiced[lo:hi]
-        out[j] = (pitch_st[lo:hi][vv].max() - (slope * c + intercept)) if vv.any() else 0.0
-    return out
+    x = np.arange(a, b)[v].astype(np.float64)
+    y = pitch_st[a:b][v].astype(np.float64)
+    xm, ym = x.mean(), y.mean()
+    slope = ((x - xm) * (y - ym)).sum() / max(((x - xm) ** 2).sum(), 1e-12)
+    peak = local_max[cand]
+    return np.where(np.isfinite(peak), peak - (ym + slope * (cand - xm)), 0.0)

@@ -29,23 +29,28 @@ def test_deterministic_per_seed_and_seeds_differ():
 
 
 def test_nods_land_on_stressed_syllables():
-    """Chin-down apexes gather within 100 ms of the stressed syllables, and most accents get one."""
+    """Event-triggered average: the head is chin-down around stressed syllables (against random
+    times), the apexes that stand out gather there, and a fair share of accents get a nod."""
     p, centres, accents, _ = _take(phrases=6)
-    stressed = p.nuclei[p.stressed] / FPS
-    window = np.mean(np.abs(np.arange(p.n_frames)[:, None] / FPS - stressed[None]).min(1) < 0.1)
-    near, total, nodded = 0, 0, 0
-    for seed in range(12):
-        pitch = head_motion(p, FPS, seed, style={"happy": 0.0})[:, 1].astype(np.float64)
-        # the beat layer's apexes: local maxima of pitch minus its slow trend
+    stressed = p.nuclei[p.stressed]
+    rng = np.random.default_rng(0)
+    random = rng.integers(FPS, p.n_frames - FPS, 200)
+    at_stress, at_random, near, total, nodded = [], [], 0, 0, 0
+    for seed in range(20):
+        pitch = head_motion(p, FPS, seed)[:, 1].astype(np.float64)
         trend = np.convolve(np.pad(pitch, 25, mode="edge"), np.ones(51) / 51, mode="same")[25:-25]
         fast = pitch - trend
-        apex = np.flatnonzero((fast[1:-1] > fast[:-2]) & (fast[1:-1] >= fast[2:]) & (fast[1:-1] > 0.8)) + 1
-        gaps = np.abs((apex / FPS)[:, None] - stressed[None]).min(1)
-        near += np.sum(gaps < 0.1)
-        total += apex.size
-        nodded += np.sum(np.abs(accents[:, None] - (apex / FPS)[None]).min(1) < 0.1)
-    assert total > 0 and near / total > max(0.6, 2 * window), (near / total, window)
-    assert nodded / (12 * accents.size) > 0.5
+        at_stress.append(np.mean([fast[s - 3:s + 4].max() for s in stressed]))
+        at_random.append(np.mean([fast[s - 3:s + 4].max() for s in random]))
+        apex = np.flatnonzero((fast[1:-1] > fast[:-2]) & (fast[1:-1] >= fast[2:]) & (fast[1:-1] > 1.2)) + 1
+        if apex.size:
+            near += np.sum(np.abs((apex / FPS)[:, None] - stressed[None] / FPS).min(1) < 0.1)
+            total += apex.size
+            nodded += np.sum(np.abs(accents[:, None] - (apex / FPS)[None]).min(1) < 0.1)
+    assert np.mean(at_stress) > np.mean(at_random) + 0.3
+    window = np.mean(np.abs(np.arange(p.n_frames)[:, None] - stressed[None]).min(1) < 0.1 * FPS)
+    assert total > 0 and near / total > 2.5 * window, (near / total, window)   # ~3x chance
+    assert nodded / (20 * accents.size) > 0.1      # BEAT_P: about a fifth of them get a beat
 
 
 def test_range_and_speed_are_conversational():
@@ -91,3 +96,26 @@ def test_other_frame_rates_give_the_same_motion_in_time():
     a = head_motion(prosody(audio, 50), 50, 4)
     b = head_motion(prosody(audio, 25), 25, 4)
     assert abs(a.std() - b.std()) < 0.25 * a.std()
+
+
+def test_all_layers_on_sixty_seconds_are_fast():
+    """prosody + head + gaze (+curves) + listening on 60 s at 30 fps: ~50-70 ms on the 2-core build
+    machine (benchmarks/head_motion.md); the bound leaves room for a loaded machine."""
+    import time
+    from inference.arkit import RIG_NAMES
+    from inference.gaze import apply_gaze, gaze
+    from inference.listen import listen_curves, listen_head
+    audio, *_ = speechlike(np.random.default_rng(9), phrases=30)
+    audio = np.resize(audio, 60 * SR)
+    names = list(RIG_NAMES)
+    values = np.zeros((60 * 30, len(names)), np.float32)
+
+    def run():
+        t0 = time.perf_counter()
+        p = prosody(audio, 30)
+        head_motion(p, 30, 1)
+        apply_gaze(values, names, gaze(p, 30, 1))
+        listen_head(p, 30, 1)
+        listen_curves(p, 30, 1, names)
+        return time.perf_counter() - t0
+    assert min(run() for _ in range(3)) < 0.25
