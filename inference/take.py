@@ -20,6 +20,7 @@ import numpy as np
 from .animate import Cancelled
 from .arkit import RIG_NAMES, match_names
 from .pc2 import PC2Writer
+from .visemes import VISEMES
 
 DECODE_BLOCK = 256  # frames decoded and written at a time: memory stays flat for any length
 
@@ -87,13 +88,17 @@ class ShapeTarget:
     shapes: the mesh's own shape names (the columns of ``weights``, in this order)
     curves: without ``mix``, the curve each shape follows (same length as ``shapes``); with ``mix``,
             the K curves the matrix mixes
-    mix:    None, or [len(shapes), K]: shape j = sum_k mix[j, k] * curve k (viseme-only characters)
+    mix:    None, or [len(shapes), K]: shape j = sum_k mix[j, k] * curve k (a linear mapping)
     clip:   (lo, hi) the weights are clipped to (the sliders' range), or None
+    table:  None, or an ``inference.visemes.VisemeTable``: then ``curves`` are Oculus viseme names
+            (``VISEMES``) that the table derives per frame from the take's mouth curves (viseme-only
+            characters; the mapping is a small constrained fit per frame, not a matrix)
     """
     shapes: tuple
     curves: tuple
     mix: np.ndarray = None
     clip: tuple = (0.0, 1.0)
+    table: object = None
 
     def __post_init__(self):
         self.shapes, self.curves = tuple(self.shapes), tuple(self.curves)
@@ -116,9 +121,18 @@ class ShapeTarget:
         found = match_names(shape_names, curve_names)
         return cls(tuple(found.values()), tuple(found))
 
+    @classmethod
+    def visemes(cls, found, table):
+        """Viseme shapes driven through ``table``: ``found`` = {viseme name (VISEMES): the mesh's shape name}."""
+        return cls(tuple(found.values()), tuple(found), table=table)
+
     def weights(self, take):
         """float32 [T, len(shapes)]: the take's curves for these shapes, mixed and clipped."""
-        values = take_columns(take.curves, take.names, self.curves)
+        if self.table is not None:
+            mouth = take_columns(take.curves, take.names, self.table.curves)
+            values = take_columns(self.table.weights(mouth, self.table.curves), VISEMES, self.curves)
+        else:
+            values = take_columns(take.curves, take.names, self.curves)
         if self.mix is not None:
             values = np.ascontiguousarray(values @ self.mix.T, np.float32)
         if self.clip is not None:

@@ -31,11 +31,17 @@ from pathlib import Path
 
 import numpy as np
 
+from .arkit import spelling_key
 from .errors import ParleyError
 
 VISEMES = ("viseme_sil", "viseme_PP", "viseme_FF", "viseme_TH", "viseme_DD", "viseme_kk", "viseme_CH",
            "viseme_SS", "viseme_nn", "viseme_RR", "viseme_aa", "viseme_E", "viseme_I", "viseme_O", "viseme_U")
 DEFAULT_TABLE = Path(__file__).with_name("visemes.json")
+# Other vocabularies' mouth shapes that are one of the visemes: VRM 1.0 presets (aa ih ou ee oh), VRM 0.x and
+# VRoid blend shapes (A I U E O, Fcl_MTH_A ...). Used only on meshes without Oculus names.
+VOWEL_ALIASES = {"viseme_aa": ("aa", "a", "fclmtha", "mtha"), "viseme_I": ("ih", "i", "fclmthi", "mthi"),
+                 "viseme_U": ("ou", "u", "fclmthu", "mthu"), "viseme_E": ("ee", "e", "fclmthe", "mthe"),
+                 "viseme_O": ("oh", "o", "fclmtho", "mtho")}
 ITERATIONS = 150  # within 0.002 of the converged weights on speech; 60 s at 30 fps in ~0.1 s
 
 
@@ -98,6 +104,30 @@ def _project_capped_simplex(x):
     theta = cumulative[np.arange(rows.shape[0]), count - 1] / count
     clipped[over] = np.maximum(rows - theta[:, None], 0.0)
     return clipped
+
+
+def find_visemes(shape_names):
+    """{viseme name (VISEMES order): the shape name that spells it} among ``shape_names``.
+
+    Oculus names in any common spelling (``viseme_PP``, ``Viseme_PP``, ``visemePP``); a mesh with none of
+    them but two or more VRM/VRoid vowels (``aa``/``A``/``Fcl_MTH_A``, ...) gets those as aa, I, U, E, O.
+    """
+    names = list(shape_names)
+    by_key = {spelling_key(v): v for v in VISEMES}
+    found = {}
+    for name in names:
+        v = by_key.get(spelling_key(name))
+        if v is not None and v not in found:
+            found[v] = name
+    if not found:
+        alias = {a: v for v, spellings in VOWEL_ALIASES.items() for a in spellings}
+        for name in names:
+            v = alias.get(spelling_key(name))
+            if v is not None and v not in found:
+                found[v] = name
+        if len(found) < 2:
+            found = {}
+    return {v: found[v] for v in VISEMES if v in found}
 
 
 def load_viseme_table(path=None):

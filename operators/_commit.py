@@ -30,6 +30,8 @@ class PreparedTake:
     final: str = None           # the .pc2 the staging file becomes
     where: str = None           # the cache folder, in words
     started: float = field(default_factory=time.perf_counter)
+    character: object = None    # the _character.Cast: the meshes driven and their shared Actions
+    caches: list = field(default_factory=list)  # [(object, staging .pc2, final .pc2)] of the other meshes
 
 
 class Rollback:
@@ -103,22 +105,39 @@ def set_frame_end(scene, frame):
 # -- the steps ----------------------------------------------------------------------------------
 
 def write_action(take, push_to_nla, existing, rollback):
-    """Shape keys (Parley's rig when asked) and a new Action keyed from the take; -> what was made, in words."""
+    """Shape keys (Parley's rig when asked) and one new Action per group of meshes that share one, each keyed
+    from the take and played on every mesh of its group; -> what was made, in words."""
     obj, job = take.obj, take.job
     if take.build_keys:
         rollback.add(remove_shape_keys, obj, _shapekeys.create_rig_keys(obj, job.rig))
-    key = obj.data.shape_keys
+    groups = take.character.groups if take.character is not None else [[0]]
+    targets = [job.inputs.target, *job.inputs.others]
+    said = []
+    for g, weights in enumerate([job.weights, *job.other_weights]):
+        objects = take.character.objects(g) if take.character is not None else [obj]
+        keys = [o.data.shape_keys for o in objects]
+        action, slot = _shapekeys.new_action(take.stem, keys[0])  # one slot for every Key of the group (4.4+)
+        rollback.add(remove_action, action)
+        _shapekeys.key_fcurves(action, slot, targets[g].shapes, weights, take.start)
+        tracks = [play_action(key, action, slot, take.start, push_to_nla, existing, rollback) for key in keys]
+        where = f" on NLA track '{tracks[0]}'" if push_to_nla else ""
+        others = [o.name for o in objects if o != obj]
+        said.append(f"Action '{action.name}'{where}" + (f" ({', '.join(o.name for o in objects)})"
+                                                         if others else ""))
+    return "; ".join(said)
+
+
+def play_action(key, action, slot, start, push_to_nla, existing, rollback):
+    """The Key plays the new Action (the old one kept, replaced or left playing under an NLA track, as asked);
+    -> the NLA track's name when pushed, else None."""
     if key.animation_data is None:
         key.animation_data_create()
         rollback.add(clear_animation_data, key)
     ad = key.animation_data
-    action, slot = _shapekeys.new_action(take.stem, key)
-    rollback.add(remove_action, action)
-    _shapekeys.key_fcurves(action, slot, job.inputs.target.shapes, job.weights, take.start)
     if push_to_nla:
-        track = _shapekeys.push_to_nla(ad, action, slot, f"Parley {action.name}", take.start)
+        track = _shapekeys.push_to_nla(ad, action, slot, f"Parley {action.name}", start)
         rollback.add(remove_track, ad, track)
-        return f"Action '{action.name}' on NLA track '{track.name}'"
+        return track.name
     old, old_slot = ad.action, getattr(ad, "action_slot", None)
     if old is not None and existing == "KEEP":
         kept = _shapekeys.push_to_nla(ad, old, old_slot, f"Kept {old.name}", old.frame_range[0], mute=True)
@@ -128,29 +147,36 @@ def write_action(take, push_to_nla, existing, rollback):
         old.use_fake_user = True
     rollback.add(_shapekeys.assign, ad, old, old_slot)
     _shapekeys.assign(ad, action, slot)
-    return f"Action '{action.name}'"
+    return None
 
 
 def write_cache(take, existing, rollback):
-    """The staging .pc2 becomes the final one, played by a Mesh Cache modifier; -> what was made, in words."""
-    obj, final = take.obj, take.final
-    os.replace(take.job.inputs.cache_path, final)
+    """The staging .pc2 files become the final ones, each played by a Mesh Cache modifier on its mesh (the head,
+    then the character's other meshes); -> what was made, in words."""
+    caches = [(take.obj, take.job.inputs.cache_path, take.final), *take.caches]
+    for obj, staging, final in caches:
+        write_one_cache(obj, staging, final, take.start, existing, rollback)
+    more = f" and {len(caches) - 1} more for {', '.join(c[0].name for c in caches[1:])}" if len(caches) > 1 else ""
+    return f"mesh cache {take.final}{more} ({take.where})"
+
+
+def write_one_cache(obj, staging, final, start, existing, rollback):
+    os.replace(staging, final)
     _meshcache.normal_permissions(final)
     rollback.add(remove_file, final)
     old_mods = _meshcache.parley_modifiers(obj)
     if old_mods and existing == "REPLACE":
         mod = old_mods[-1]
         rollback.add(reset_cache_modifier, mod, mod.filepath, mod.frame_start)
-        _meshcache.configure(mod, final, take.start)
+        _meshcache.configure(mod, final, start)
     else:
         for old_mod in old_mods:
             rollback.add(show_modifier, old_mod, old_mod.show_viewport, old_mod.show_render)
             old_mod.show_viewport = old_mod.show_render = False
-        mod = _meshcache.add_modifier(obj, final, take.start)
+        mod = _meshcache.add_modifier(obj, final, start)
         rollback.add(remove_modifier, obj, mod)
         if hasattr(obj.modifiers, "move") and len(obj.modifiers) > 1:
-            obj.modifiers.move(len(obj.modifiers) - 1, 0)  # before subdivision and friends
-    return f"mesh cache {final} ({take.where})"
+            obj.modifiers.move(len(obj.modifiers) - 1, 0)  # before subdivision, the armature and friends
 
 
 def write_extras(scene, take, add_sound, fit_frame_range, seed, rollback):

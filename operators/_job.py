@@ -33,6 +33,8 @@ class TakeInputs:
     cache_path: str = None       # staging path of the .pc2 to write; None: no mesh cache
     start_frame: float = 1.0
     new_folders: list = field(default_factory=list)  # folders the cache creates; removed again when nothing is kept
+    others: tuple = ()           # ShapeTargets of the character's other Actions (operators/_character.py)
+    more_caches: tuple = ()      # (Rig, ShapeTarget, staging path) per other mesh of the character
 
 
 class TakeJob:
@@ -43,6 +45,7 @@ class TakeJob:
         self.inputs = inputs
         self.progress, self.stage = 0.0, "starting"
         self.take = self.weights = self.rig = None
+        self.other_weights = []  # one [T, J] per ``inputs.others``
         self.sampled_style = None
         self.warnings = []
         self.error = None
@@ -100,6 +103,7 @@ class TakeJob:
                          should_cancel=self._cancel.is_set)
         self.take = Take.from_curves(curves)
         self.weights = inputs.target.weights(self.take)  # what the shape keys are keyed with
+        self.other_weights = [target.weights(self.take) for target in inputs.others]
         self.seconds["animate"] = clock() - t
         self._check()
         if isinstance(inputs.rig_source, tuple):
@@ -134,15 +138,19 @@ class TakeJob:
     def _write_cache(self, lo):
         if self.rig is None:
             raise ParleyError("no rig to decode the mesh cache from; build the rig first")
-        decode_to_pc2(self.rig, self.take, self.inputs.cache_path, self.inputs.target,
-                      start_frame=self.inputs.start_frame, cancel=self._cancel.is_set,
-                      progress=lambda f: self._set("writing the mesh cache", lo, 1.0, f))
+        jobs = ((self.rig, self.inputs.target, self.inputs.cache_path),) + tuple(self.inputs.more_caches)
+        step = (1.0 - lo) / len(jobs)
+        for n, (rig, target, path) in enumerate(jobs):  # the head's, then each other mesh's .pc2
+            a = lo + n * step
+            decode_to_pc2(rig, self.take, path, target, start_frame=self.inputs.start_frame,
+                          cancel=self._cancel.is_set,
+                          progress=lambda f, a=a: self._set("writing the mesh cache", a, a + step, f))
 
     def discard(self):
         """Remove the staging cache (after a failure, a cancel, or when the commit did not happen)."""
-        path = self.inputs.cache_path
-        if path and os.path.exists(path):
-            os.remove(path)
+        for path in (self.inputs.cache_path, *(c[2] for c in self.inputs.more_caches)):
+            if path and os.path.exists(path):
+                os.remove(path)
         for folder in self.inputs.new_folders:  # deepest first
             try:
                 os.rmdir(folder)

@@ -60,6 +60,9 @@ SETTINGS = (
     Setting("sound_strip", "str", "Sound strip", "", "a sound strip of the Sequencer to animate instead of a "
             "file (its start is the take's start)", sidebar=True),
     Setting("mode", "enum", "Output", "SHAPE_KEYS", items=tuple(MODES), sidebar=True),
+    Setting("viseme_table", "file", "Viseme table", "", "for meshes with Oculus visemes only: a viseme table "
+            "(JSON, docs/visemes.md) mapping Parley's curves to visemes; empty: Parley's own "
+            "(inference/visemes.json)", sidebar=True),
     Setting("seed", "int", "Seed", 0, "variation of this take", min=0, sidebar=True),
     Setting("start_frame", "int", "Start frame", 1, "frame of the first sound", sidebar=True),
     Setting("fps", "float", "Frame rate", 0.0, "frames per second of the take; 0 uses the scene's", min=0.0),

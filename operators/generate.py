@@ -15,10 +15,8 @@ import traceback
 import bpy
 
 from ..inference.animate import Cancelled
-from ..inference.arkit import RIG_NAMES
 from ..inference.errors import ParleyError
-from ..inference.take import ShapeTarget
-from . import _audio, _meshcache, _runtime, _settings, _shapekeys, _style, _target
+from . import _audio, _character, _meshcache, _runtime, _settings, _style, _target
 from ._blender import scene_fps
 from ._commit import PreparedTake, Rollback, write_action, write_cache, write_extras
 from ._job import TakeInputs, TakeJob
@@ -73,22 +71,29 @@ class GenerateMixin:
         stem = os.path.splitext(os.path.basename(path))[0]
         start = int(strip.frame_start) if strip is not None else int(self.start_frame)
         fps = float(self.fps) if self.fps > 0 else scene_fps(context.scene)
-        self._refuse_existing(obj, want_keys, want_cache)
-        target, rig_source, has_keys = _target_and_rig(obj, want_cache)
+        character = _character.cast(obj, context.scene, self.viseme_table, want_cache)
+        for plan in character.plans:  # Existing animation holds per mesh
+            self._refuse_existing(plan.obj, want_keys, want_cache)
         staging = final = where = None
-        new_folders = []
+        new_folders, more = [], []
         if want_cache:
             folder, where = _meshcache.cache_folder(self.cache_dir)
             _meshcache.check_writable(folder)
             final = _meshcache.unique_path(folder, stem)
             staging = _meshcache.staging_path(final)
             new_folders = _meshcache.missing_folders(folder)
+            for plan, rig, target in character.caches:  # one .pc2 per other mesh: "<audio> <mesh>.pc2"
+                other = _meshcache.unique_path(folder, f"{stem} {plan.obj.name}")
+                more.append((plan.obj, _meshcache.staging_path(other), other, rig, target))
         inputs = TakeInputs(pcm, fps, _runtime.model_settings(context, self.device, self.threads, self.model_path),
-                            target, style=_style.values(self, "style_"), seed=self.seed, style_seed=self.style_seed,
-                            rig_source=rig_source, cache_path=staging, start_frame=start, new_folders=new_folders)
+                            character.targets[0], style=_style.values(self, "style_"), seed=self.seed,
+                            style_seed=self.style_seed, rig_source=character.rig_source, cache_path=staging,
+                            start_frame=start, new_folders=new_folders, others=tuple(character.targets[1:]),
+                            more_caches=tuple((rig, target, staged) for _o, staged, _f, rig, target in more))
         return PreparedTake(obj=obj, path=path, strip=strip, stem=stem, start=start, fps=fps, duration=duration,
                             job=TakeJob(inputs), want_keys=want_keys, want_cache=want_cache,
-                            build_keys=want_keys and not has_keys, final=final, where=where)
+                            build_keys=want_keys and character.head.kind == _character.RIG, final=final,
+                            where=where, character=character, caches=[m[:3] for m in more])
 
     def _refuse_existing(self, obj, want_keys, want_cache):
         """With Existing animation = Stop, say what is in the way before any work."""
@@ -236,20 +241,6 @@ class _ProgressPrinter:
     def done(self, seconds):
         parts = ", ".join(f"{k} {v:.2f} s" for k, v in seconds.items())
         print(f"parley: {self.name}: done ({parts})", flush=True)
-
-
-def _target_and_rig(obj, want_cache):
-    """-> (ShapeTarget of the shape keys the take drives, what the cache decodes through, has ARKit keys).
-
-    A head with ARKit keys of its own (any spelling) is driven through them, and its cache decodes through
-    a rig read from those keys; a FLAME head gets Parley's rig, built by the job from its geometry.
-    """
-    keys = _target.arkit_keys(obj)
-    if keys:
-        target = ShapeTarget(tuple(keys.values()), tuple(keys))
-        return target, (_shapekeys.rig_from_keys(obj, target.shapes) if want_cache else None), True
-    rig_source = (_shapekeys.vertices(obj).astype("float64"), _shapekeys.triangles(obj))
-    return ShapeTarget.identity(RIG_NAMES), rig_source, False
 
 
 def make_operator():

@@ -1,4 +1,4 @@
-"""The sidebar's settings: ``Scene.parley`` (speech, style, output) and ``Object.parley`` (last take).
+"""The sidebar's settings: ``Scene.parley`` (speech, style, output) and ``Object.parley`` (last take, character membership).
 
 The generate options the sidebar shows are declared once, in operators/_settings.py. The style group
 has one slider per axis of the installed model, so its class is built at registration (see
@@ -12,6 +12,11 @@ from ..operators import _settings, _style
 class PARLEY_PG_object(bpy.types.PropertyGroup):
     last_take: bpy.props.StringProperty(name="Last take", description="audio of the last take on this head")
     last_seed: bpy.props.IntProperty(name="Last seed")
+    # the whole character (operators/_character.py): which meshes Generate on the head drives with it
+    include: bpy.props.BoolProperty(name="Include", default=True, description="Generate on this character's head "
+                                    "also drives this mesh's shape keys; untick to leave the mesh as it is")
+    character: bpy.props.PointerProperty(name="Character head", type=bpy.types.Object, description="the head "
+                                         "whose takes also drive this mesh (set by Add Selected)")
 
 
 def make_style_group():

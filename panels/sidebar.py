@@ -1,7 +1,8 @@
 """The "Parley" tab of the 3D View sidebar: Target, Speech, Style, Output, and Generate."""
 import bpy
 
-from ..operators import _style, _target
+from ..inference import parts as _parts
+from ..operators import _character, _style, _target
 from ..operators._blender import scene_fps
 
 
@@ -17,7 +18,7 @@ class PARLEY_PT_main(bpy.types.Panel):
         obj = context.active_object
         box = layout.box()
         kind, text = _target.describe(obj)
-        good = kind in (_target.RIG_READY, _target.ARKIT, _target.FLAME)
+        good = kind in _target.USABLE
         box.label(text=obj.name if obj else "Target", icon="OUTLINER_OB_MESH" if good else "ERROR")
         box.label(text=text)
         if kind in (_target.FLAME, _target.RIG_READY):
@@ -25,6 +26,8 @@ class PARLEY_PT_main(bpy.types.Panel):
             rebuild = kind == _target.RIG_READY
             op = row.operator("parley.build_rig", text="Rebuild Rig" if rebuild else "Build Rig", icon="SHAPEKEY_DATA")
             op.rebuild = rebuild
+        if good:
+            draw_character(box, context, obj)
         if obj is not None and obj.type == "MESH" and obj.parley.last_take:
             box.label(text=f"Last take: {obj.parley.last_take} (seed {obj.parley.last_seed})", icon="ACTION")
         _axes, _latent, problem = _style.layout()
@@ -35,6 +38,27 @@ class PARLEY_PT_main(bpy.types.Panel):
         props = col.operator("parley.generate", text="Generate", icon="PLAY_SOUND")
         props.mode = settings.mode  # the button's tooltip and redo panel show the real mode
         layout.label(text="Esc cancels a running take", icon="INFO")
+
+
+def draw_character(box, context, obj):
+    """The character's meshes Generate drives with the head: a tick box each, what it does, Add Selected."""
+    plans = _character.find(obj, context.scene)
+    col = box.column(align=True)
+    col.label(text=f"Character: {len(_character.driven(plans))} of {len(plans)} meshes driven", icon="COMMUNITY")
+    for i, plan in enumerate(plans):
+        row = col.row(align=True)
+        if i == 0:
+            row.label(text=f"{plan.name}: {plan.summary()}", icon="CHECKBOX_HLT")
+        else:
+            row.prop(plan.obj.parley, "include", text=f"{plan.name}: {plan.summary()}")
+    box.operator("parley.character_add", icon="ADD")
+    if any(p.kind == _parts.VISEMES for p in plans):
+        box.label(text="visemes: Parley's mapping (editable: inference/visemes.json, docs/visemes.md)")
+        box.prop(context.scene.parley, "viseme_table", text="Table")
+    rest = {"tongueOut (no tongue curve)" if n.lower().replace("_", "") == "tongueout" else
+            "visemes beside ARKit keys" for p in plans for n in p.at_rest}
+    if rest:
+        box.label(text="at rest: " + ", ".join(sorted(rest, reverse=True)), icon="INFO")
 
 
 class _Sub:

@@ -6,9 +6,9 @@ and, where ../shared/flame has it, on the FLAME template.
 Builds the extension zip and installs it with Blender's installer into a throw-away repository. Then:
 
 MakeHuman character (assets/makehuman_head, always): builds its six meshes with their ARKit shape keys,
-runs ``bpy.ops.parley.generate(mode='SHAPE_KEYS')`` on the head (Parley drives a character's own ARKit
-shape keys directly) and plays the same take on the teeth, tongue, eyes and eyelashes, which carry the
-same shape names. Writes into --out:
+runs ``bpy.ops.parley.generate(mode='SHAPE_KEYS')`` on the head: Parley drives a character's own ARKit
+shape keys directly, on every mesh of the character (the teeth, tongue, eyes and eyelashes are parented
+to the head), through one shared Action. Writes into --out:
     makehuman_demo.blend     the animated character (shape keys + Action, sound strip)
     makehuman_preview.mp4    a Workbench render of the take with the speech muxed in (H.264 + AAC)
 
@@ -62,8 +62,10 @@ def character_demo(args, out):
     blend = out / "makehuman_demo.blend"
     bpy.ops.wm.save_as_mainfile(filepath=str(blend))
     take(head, args, "SHAPE_KEYS")
-    shared = demo_scene.share_take(head, others)
-    print(f"demo: MakeHuman take on head" + (f", shared with {', '.join(shared)}" if shared else ""))
+    action = head.data.shape_keys.animation_data.action
+    driven = [o.name for o in others if o.data.shape_keys.animation_data is not None
+              and o.data.shape_keys.animation_data.action == action]
+    print(f"demo: MakeHuman take '{action.name}' on head and {', '.join(driven) or 'no other mesh'}")
     bpy.ops.wm.save_mainfile()
     print(f"demo: {blend}")
     render(args, out / "makehuman_preview.mp4")

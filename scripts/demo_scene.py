@@ -140,23 +140,6 @@ def import_character():
     return head, others
 
 
-def share_take(head, others):
-    """Play the head's take on the other meshes too (same shape-key names, one Action): every mesh whose
-    shape keys have no Action yet gets the head's Action and slot. -> names of the meshes that got it."""
-    source = head.data.shape_keys.animation_data
-    shared = []
-    for obj in others:
-        key = obj.data.shape_keys
-        if key is None or (key.animation_data is not None and key.animation_data.action is not None):
-            continue
-        ad = key.animation_data or key.animation_data_create()
-        ad.action = source.action
-        if getattr(source, "action_slot", None) is not None:
-            ad.action_slot = source.action_slot
-        shared.append(obj.name)
-    return shared
-
-
 def stage(obj, size=512, fps=30, zoom=1.0):
     """Camera in front of the face (FLAME looks down -Y once imported Z-up), Workbench studio light."""
     import bpy

@@ -29,5 +29,5 @@ def test_each_setting_is_declared_once_with_a_valid_default():
 def test_the_sidebar_differs_from_the_operator_only_where_the_table_says_so():
     differ = [s.name for s in _settings.SETTINGS if s.sidebar and s.default_for("sidebar") != s.default]
     assert differ == ["add_sound_to_sequencer"]
-    assert set(_settings.SIDEBAR) == {"audio_path", "sound_strip", "mode", "seed", "start_frame",
+    assert set(_settings.SIDEBAR) == {"audio_path", "sound_strip", "mode", "viseme_table", "seed", "start_frame",
                                       "add_sound_to_sequencer", "push_to_nla", "existing", "cache_dir"}

@@ -1,0 +1,277 @@
+"""Whole characters: Generate on the head drives every mesh of the character that carries ARKit shape keys
+(Ready Player Me avatar from ../shared, the shipped MakeHuman head), viseme-only characters go through
+Parley's viseme mapping, and the take is all or nothing across the meshes."""
+import importlib
+import json
+
+import numpy as np
+import pytest
+
+import bpy
+import demo_scene
+from blender_helpers import action_fcurves, evaluated_positions, read_pc2, write_wav
+
+REPO = demo_scene.REPO
+RPM = (REPO / ".." / "shared" / "characters" / "rpm" / "brunette-t.glb").resolve()
+DEMO_WAV = REPO / "assets" / "demo.wav"
+DRIVEN = ("Wolf3D_Head", "Wolf3D_Teeth", "EyeLeft", "EyeRight")
+UNTOUCHED = ("Wolf3D_Body", "Wolf3D_Hair", "Wolf3D_Glasses", "Wolf3D_Outfit_Top", "Wolf3D_Outfit_Bottom",
+             "Wolf3D_Outfit_Footwear")
+
+
+def import_rpm():
+    if not RPM.is_file():
+        pytest.skip(f"the Ready Player Me test avatar {RPM} is absent (tests only, never shipped: put it in "
+                    "../shared/characters/rpm)")
+    bpy.ops.import_scene.gltf(filepath=str(RPM))
+    return bpy.data.objects
+
+
+def generate_on(obj, audio=DEMO_WAV, **kw):
+    for other in bpy.context.selected_objects:
+        other.select_set(False)
+    bpy.context.view_layer.objects.active = obj
+    obj.select_set(True)
+    kw.setdefault("mode", "SHAPE_KEYS")
+    return bpy.ops.parley.generate(audio_path=str(audio), seed=0, start_frame=1, **kw)
+
+
+def key_of(obj):
+    return obj.data.shape_keys
+
+
+def curves_by_key(action):
+    return {fc.data_path[len('key_blocks["'):-len('"].value')]: fc for fc in action_fcurves(action)}
+
+
+def rest_and_deltas(obj):
+    key = key_of(obj)
+    n = len(obj.data.vertices) * 3
+    rest = np.empty(n, np.float32)
+    key.reference_key.data.foreach_get("co", rest)
+    deltas = {}
+    for kb in key.key_blocks[1:]:
+        co = np.empty(n, np.float32)
+        kb.data.foreach_get("co", co)
+        deltas[kb.name] = (co - rest).reshape(-1, 3)
+    return rest.reshape(-1, 3), deltas
+
+
+def state_of(obj):
+    """What an untouched mesh must keep: its vertices, keys, modifiers and animation."""
+    key = key_of(obj) if obj.type == "MESH" else None
+    return (evaluated_positions(obj).tobytes() if obj.type == "MESH" else None,
+            len(key.key_blocks) if key else 0, bool(key and key.animation_data),
+            [m.type for m in obj.modifiers] if obj.type == "MESH" else None, obj.animation_data is not None)
+
+
+def test_rpm_avatar_whole_face_follows_one_action(addon):
+    objects = import_rpm()
+    before = {o.name: state_of(o) for o in objects if o.name not in DRIVEN}
+    keys_before = {n: len(key_of(objects[n]).key_blocks) for n in DRIVEN}
+    assert generate_on(objects["Wolf3D_Head"]) == {"FINISHED"}
+
+    actions = {key_of(objects[n]).animation_data.action for n in DRIVEN}
+    assert len(actions) == 1 and len(bpy.data.actions) == 1, "one shared Action for head, teeth and eyes"
+    action = actions.pop()
+    if bpy.app.version >= (4, 4, 0):  # one slot, used by every Key
+        assert len(action.slots) == 1
+        assert {key_of(objects[n]).animation_data.action_slot for n in DRIVEN} == {action.slots[0]}
+    curves = curves_by_key(action)
+    assert len(curves) == 51 and "jawOpen" in curves and "eyeLookInLeft" in curves
+    assert not any(n.startswith("viseme_") or n == "tongueOut" for n in curves), "visemes and tongue at rest"
+    assert {n: len(key_of(objects[n]).key_blocks) for n in DRIVEN} == keys_before  # no keys added
+
+    jaw = curves["jawOpen"]
+    start, end = (int(x) for x in jaw.range())
+    frames = range(start, end + 1)
+    widest = max(frames, key=jaw.evaluate)
+    assert jaw.evaluate(widest) > 0.3
+    scene = bpy.context.scene
+    shapes = {n: rest_and_deltas(objects[n]) for n in DRIVEN}
+    worst = {n: 0.0 for n in DRIVEN}
+    skinning = [m for n in DRIVEN for m in objects[n].modifiers if m.type == "ARMATURE"]
+    for mod in skinning:  # the imported pose is not the bind pose: compare the shape-key result itself
+        mod.show_viewport = False
+    for frame in frames:  # every driven mesh is exactly its rest + the shared curves x its own deltas
+        scene.frame_set(frame)
+        for name in DRIVEN:
+            rest, deltas = shapes[name]
+            expected = rest + sum(curves[k].evaluate(frame) * deltas[k] for k in curves)
+            worst[name] = max(worst[name], float(np.abs(evaluated_positions(objects[name]) - expected).max()))
+    assert max(worst.values()) < 1e-5, worst
+
+    scene.frame_set(widest)  # the lower teeth at the widest opening: down by jawOpen x their jawOpen delta
+    rest, deltas = shapes["Wolf3D_Teeth"]
+    d = deltas["jawOpen"]
+    lower = np.linalg.norm(d, axis=1) > 0.5 * np.linalg.norm(d, axis=1).max()
+    moved = evaluated_positions(objects["Wolf3D_Teeth"])[lower] - rest[lower]
+    along = float(np.sum(moved * d[lower]) / np.sum(d[lower] * d[lower]))
+    assert abs(along - jaw.evaluate(widest)) < 0.05 * max(1.0, jaw.evaluate(widest)), (along, jaw.evaluate(widest))
+    assert np.abs(d[lower]).max() > 1e-3  # the RPM teeth do carry a real jaw drop
+
+    for side, eye in (("Left", "EyeLeft"), ("Right", "EyeRight")):  # eyes: the head's eyeLook + blink curves
+        eye_keys = key_of(objects[eye])
+        assert eye_keys.animation_data.action == action
+        look = [k for k in curves if k.startswith("eyeLook") and k.endswith(side)]
+        assert len(look) == 4 and f"eyeBlink{side}" in curves
+        _rest, eye_deltas = shapes[eye]
+        assert max(np.abs(eye_deltas[k]).max() for k in look) > 1e-4  # the eye turns with these keys
+        busiest = max(frames, key=lambda f: sum(curves[k].evaluate(f) for k in look))
+        scene.frame_set(busiest)
+        assert sum(eye_keys.key_blocks[k].value for k in look) > 0.01
+        for k in look + [f"eyeBlink{side}"]:
+            assert eye_keys.key_blocks[k].value == pytest.approx(key_of(objects["Wolf3D_Head"]).key_blocks[k].value)
+
+    for mod in skinning:
+        mod.show_viewport = True
+    scene.frame_set(widest)
+    after = {o.name: state_of(o) for o in objects if o.name not in DRIVEN}
+    assert after == before, "body, outfit, hair, glasses and the armature are untouched"
+    assert set(UNTOUCHED) <= set(after)
+
+
+def test_rpm_mesh_cache_one_pc2_per_mesh(addon, tmp_path):
+    objects = import_rpm()
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "rpm.blend"))
+    audio = write_wav(tmp_path / "line.wav", seconds=1.5)
+    assert generate_on(objects["Wolf3D_Head"], audio, mode="BOTH") == {"FINISHED"}
+    scene = bpy.context.scene
+    for name in DRIVEN:
+        obj = objects[name]
+        mod = obj.modifiers[0]
+        assert mod.type == "MESH_CACHE" and [m.type for m in obj.modifiers] == ["MESH_CACHE", "ARMATURE"]
+        expected = "//parley/line.pc2" if name == "Wolf3D_Head" else f"//parley/line {name}.pc2"
+        assert mod.filepath == expected
+        cache, start, _ = read_pc2(bpy.path.abspath(mod.filepath))
+        assert cache.shape[1] == len(obj.data.vertices)
+        for i in (0, len(cache) // 2, len(cache) - 1):
+            scene.frame_set(int(start) + i)
+            with_cache = evaluated_positions(obj)
+            mod.show_viewport = False
+            bpy.context.view_layer.update()
+            assert np.abs(evaluated_positions(obj) - with_cache).max() < 1e-5, name  # both modes agree
+            mod.show_viewport = True
+            bpy.context.view_layer.update()
+    assert sorted(p.name for p in (tmp_path / "parley").iterdir()) == sorted(
+        ["line.pc2"] + [f"line {n}.pc2" for n in DRIVEN[1:]])
+
+
+def test_rpm_existing_animation_and_failure_hold_for_every_mesh(addon, tmp_path, monkeypatch):
+    objects = import_rpm()
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "rpm.blend"))
+    audio = write_wav(tmp_path / "first.wav", seconds=1.0)
+    teeth = key_of(objects["Wolf3D_Teeth"])
+    own = bpy.data.actions.new("teeth chatter")
+    teeth.animation_data_create().action = own
+    with pytest.raises(RuntimeError, match="Wolf3D_Teeth's shape keys already play the Action 'teeth chatter'"):
+        generate_on(objects["Wolf3D_Head"], audio)
+    assert key_of(objects["Wolf3D_Head"]).animation_data is None and len(bpy.data.actions) == 1
+
+    assert generate_on(objects["Wolf3D_Head"], audio, existing="KEEP") == {"FINISHED"}
+    kept = teeth.animation_data.nla_tracks
+    assert len(kept) == 1 and kept[0].mute and kept[0].strips[0].action == own  # the teeth's own Action kept
+    take = key_of(objects["Wolf3D_Head"]).animation_data.action
+    assert teeth.animation_data.action == take and not key_of(objects["Wolf3D_Head"]).animation_data.nla_tracks
+
+    generate = importlib.import_module(addon + ".operators.generate")  # a failing last step: every mesh goes back
+
+    def broken_extras(*args):
+        raise RuntimeError("the extras step broke")
+
+    monkeypatch.setattr(generate, "write_extras", broken_extras)
+    with pytest.raises(RuntimeError, match="the extras step broke"):
+        generate_on(objects["Wolf3D_Head"], audio, mode="BOTH", existing="REPLACE")
+    for name in DRIVEN:
+        assert key_of(objects[name]).animation_data.action == take, name
+        assert [m.type for m in objects[name].modifiers] == ["ARMATURE"], name
+    assert not take.use_fake_user and len(bpy.data.actions) == 2
+    assert not any((tmp_path / "parley").glob("*.pc2")) if (tmp_path / "parley").exists() else True
+
+
+def test_rpm_leave_out_and_add_meshes(addon):
+    objects = import_rpm()
+    objects["EyeRight"].parley.include = False
+    bare = objects["Wolf3D_Glasses"]  # no shape keys: Add Selected refuses it
+    loose = objects["Icosphere"] if "Icosphere" in objects else None
+    for o in bpy.context.selected_objects:
+        o.select_set(False)
+    bare.select_set(True)
+    objects["Wolf3D_Head"].select_set(True)
+    bpy.context.view_layer.objects.active = objects["Wolf3D_Head"]
+    assert bpy.ops.parley.character_add() == {"CANCELLED"} and bare.parley.character is None
+    assert generate_on(objects["Wolf3D_Head"]) == {"FINISHED"}
+    assert key_of(objects["EyeRight"]).animation_data is None  # left out by hand
+    assert key_of(objects["EyeLeft"]).animation_data.action is not None
+    assert loose is None or loose.data.shape_keys is None
+
+
+def viseme_sphere(name="mouth"):
+    """A UV sphere with the 15 Oculus visemes as shape keys (each moves its own band of vertices) and nothing
+    else; Blender 5.0 adds keys at value 1.0, so each is set back to 0."""
+    bpy.ops.mesh.primitive_uv_sphere_add(segments=32, ring_count=16)
+    obj = bpy.context.active_object
+    obj.name = name
+    obj.shape_key_add(name="Basis", from_mix=False)
+    co = np.empty(len(obj.data.vertices) * 3, np.float32)
+    obj.data.vertices.foreach_get("co", co)
+    co = co.reshape(-1, 3)
+    from inference.visemes import VISEMES
+    for j, viseme in enumerate(VISEMES):
+        kb = obj.shape_key_add(name=viseme, from_mix=False)
+        kb.value = 0.0
+        moved = co.copy()
+        moved[j::len(VISEMES), 2] += 0.1 * (j + 1)
+        kb.data.foreach_set("co", moved.ravel())
+    return obj
+
+
+def test_viseme_only_character_says_p_with_pp(addon):
+    obj = viseme_sphere()
+    bpy.context.view_layer.objects.active = obj
+    describe = importlib.import_module(addon + ".operators._target").describe
+    kind, text = describe(obj)
+    assert kind == "VISEMES" and "15 visemes" in text and "inference/visemes.json" in text
+    assert generate_on(obj) == {"FINISHED"}
+    key = key_of(obj)
+    assert len(key.key_blocks) == 16  # nothing added
+    curves = curves_by_key(key.animation_data.action)
+    from inference.visemes import VISEMES
+    assert set(curves) == set(VISEMES)
+    phones = json.loads((REPO / "assets" / "demo_phones.json").read_text())["phones"]
+    fps = bpy.context.scene.render.fps / bpy.context.scene.render.fps_base
+    wins, total = 0, 0
+    for start, end, label in phones:
+        if label != "P":
+            continue
+        frame = 1 + round((start + end) / 2 * fps)
+        values = {n: max(curves[n].evaluate(f) for f in (frame - 1, frame, frame + 1)) for n in VISEMES}
+        top = max(values, key=values.get)
+        wins += top == "viseme_PP"
+        total += 1
+    assert total >= 6 and wins >= total - 2, f"/p/ mapped to PP on {wins} of {total}"
+    frames = [int(x) for x in curves["viseme_sil"].range()]
+    sums = [sum(curves[n].evaluate(f) for n in VISEMES) for f in range(frames[0], frames[1] + 1)]
+    assert np.allclose(sums, 1.0, atol=1e-3)  # a blend: the 15 weights sum to 1 on every frame
+
+
+def test_arkit_and_visemes_on_one_mesh_drive_arkit_only(addon):
+    obj = viseme_sphere("both")
+    for name in ("jawOpen", "mouthPressLeft"):
+        obj.shape_key_add(name=name, from_mix=False).value = 0.0
+    assert generate_on(obj) == {"FINISHED"}
+    assert sorted(curves_by_key(key_of(obj).animation_data.action)) == ["jawOpen", "mouthPressLeft"]
+
+
+def test_makehuman_character_every_mesh_and_tongue_at_rest(addon):
+    head, others = demo_scene.import_character()
+    others[3].parley.include = False  # the tongue: left out by hand
+    assert generate_on(head) == {"FINISHED"}
+    action = key_of(head).animation_data.action
+    for obj in others:
+        ad = key_of(obj).animation_data
+        assert (ad.action if ad else None) == (None if obj.name == "tongue" else action), obj.name
+    curves = curves_by_key(action)
+    assert "tongueOut" not in curves and not any(n.startswith("viseme_") for n in curves)
+    assert all(kb.value == 0.0 for o in (head, *others) for kb in key_of(o).key_blocks[1:]
+               if kb.name == "tongueOut")
