@@ -82,7 +82,7 @@ def test_bad_audio_fails_the_process_with_one_line(installed, tmp_path):
     assert blend.read_bytes() == before
 
 
-def ui(installed, tmp_path, scenario, seconds):
+def ui(installed, tmp_path, scenario, seconds, head=None):
     """Blender's real UI under Xvfb, driven by ui_driver.py (modal Generate, Esc, Undo)."""
     blend = tmp_path / "ui.blend"
     expr = f"import bpy; bpy.ops.wm.read_homefile(); bpy.ops.wm.save_as_mainfile(filepath={str(blend)!r})"
@@ -90,7 +90,7 @@ def ui(installed, tmp_path, scenario, seconds):
     audio = write_wav(tmp_path / "long take.wav", seconds=seconds, rate=16000)
     run = blender(["--run", "xvfb-run", "-a", "-s", "-screen 0 1280x800x24", "blender", "--enable-event-simulate",
                    str(blend), "--python", str(UI_DRIVER), "--", scenario,
-                   str(flame_path("flame_template.ply")), str(audio)], installed, timeout=500)
+                   str(head or flame_path("flame_template.ply")), str(audio)], installed, timeout=500)
     assert "Traceback" not in run.stdout + run.stderr, run.stdout[-4000:]  # e.g. a panel's draw() failing
     return result_of(run), run
 
@@ -108,4 +108,17 @@ def test_ui_take_is_one_undo_step(installed, tmp_path):
     result, run = ui(installed, tmp_path, "undo", seconds=3)
     assert result["invoke"] == ["RUNNING_MODAL"], result
     assert result["done"]["action"] and result["done"]["keys"] > 51 and "MESH_CACHE" in result["done"]["modifiers"]
+    assert result["after"] == result["before"], result
+
+
+def test_ui_whole_character_take_is_one_undo_step(installed, tmp_path):
+    """Generate on the Ready Player Me avatar's head drives head, teeth and eyes; one Ctrl+Z takes it off all."""
+    avatar = (REPO / ".." / "shared" / "characters" / "rpm" / "brunette-t.glb").resolve()
+    if not avatar.is_file():
+        pytest.skip(f"the Ready Player Me test avatar {avatar} is absent (tests only: ../shared/characters/rpm)")
+    result, run = ui(installed, tmp_path, "undo", seconds=3, head=avatar)
+    assert result["invoke"] == ["RUNNING_MODAL"], result
+    driven = {n for n, m in result["done"]["meshes"].items() if m["action"]}
+    assert driven == {"Wolf3D_Head", "Wolf3D_Teeth", "EyeLeft", "EyeRight"}, result["done"]
+    assert all("MESH_CACHE" in result["done"]["meshes"][n]["modifiers"] for n in driven)
     assert result["after"] == result["before"], result

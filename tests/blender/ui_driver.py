@@ -1,5 +1,6 @@
 """Inside Blender's UI (under Xvfb, ``--enable-event-simulate``): press Generate like the sidebar button
-does, then either press Esc while the take runs, or let it finish and press Undo once.
+does, then either press Esc while the take runs, or let it finish and press Undo once. HEAD is a FLAME
+.ply (the object "head") or a character .glb (its "Wolf3D_Head"; every mesh's state is recorded).
 Prints ``RESULT <json>`` with what the head looked like before, during and after; then quits."""
 import json
 import sys
@@ -11,13 +12,19 @@ SCENARIO, HEAD, AUDIO = args[0], args[1], args[2]
 state = {"phase": "setup", "ticks": 0, "log": {}}
 
 
-def snapshot():
-    obj = bpy.data.objects.get("head")
-    key = obj.data.shape_keys if obj else None
+def mesh_state(obj):
+    key = obj.data.shape_keys
     return {"keys": len(key.key_blocks) if key else 0,
             "action": bool(key and key.animation_data and key.animation_data.action),
-            "modifiers": [m.type for m in obj.modifiers] if obj else None,
-            "actions": len(bpy.data.actions)}
+            "modifiers": [m.type for m in obj.modifiers]}
+
+
+def snapshot():
+    obj = bpy.data.objects.get("head") or bpy.data.objects.get("Wolf3D_Head")
+    state = mesh_state(obj) if obj else {"keys": 0, "action": False, "modifiers": None}
+    state["actions"] = len(bpy.data.actions)
+    state["meshes"] = {o.name: mesh_state(o) for o in bpy.data.objects if o.type == "MESH"}
+    return state
 
 
 def areas():
@@ -39,8 +46,12 @@ def step():
     print(f"ui_driver: tick {state['ticks']} {state['phase']} modal={running}", flush=True)
     phase = state["phase"]
     if phase == "setup":
-        bpy.ops.wm.ply_import(filepath=HEAD, forward_axis="NEGATIVE_Z", up_axis="Y")
-        bpy.context.active_object.name = "head"
+        if HEAD.endswith(".glb"):
+            bpy.ops.import_scene.gltf(filepath=HEAD)
+            bpy.context.view_layer.objects.active = bpy.data.objects["Wolf3D_Head"]
+        else:
+            bpy.ops.wm.ply_import(filepath=HEAD, forward_axis="NEGATIVE_Z", up_axis="Y")
+            bpy.context.active_object.name = "head"
         scene = bpy.context.scene
         scene.parley.audio_path = AUDIO
         scene.parley.mode = "BOTH"
