@@ -275,3 +275,58 @@ def test_makehuman_character_every_mesh_and_tongue_at_rest(addon):
     assert "tongueOut" not in curves and not any(n.startswith("viseme_") for n in curves)
     assert all(kb.value == 0.0 for o in (head, *others) for kb in key_of(o).key_blocks[1:]
                if kb.name == "tongueOut")
+
+
+class _Layout:
+    """Records what a panel draws (labels, properties, operators) instead of drawing it."""
+
+    def __init__(self, lines):
+        self.lines = lines
+        self.scale_y = 1.0
+
+    def box(self, **kw):
+        return self
+
+    row = column = box
+
+    def label(self, text="", icon="NONE"):
+        self.lines.append(("label", text))
+
+    def prop(self, data, name, text=None, **kw):
+        self.lines.append(("prop", name, text, getattr(data, name)))
+
+    def operator(self, idname, text=None, icon="NONE"):
+        self.lines.append(("operator", idname))
+        return type("Props", (), {})()
+
+    def menu(self, *a, **kw):
+        pass
+
+    prop_search = menu
+
+
+def test_target_box_lists_the_character_and_what_it_does(addon):
+    objects = import_rpm()
+    objects["EyeRight"].parley.include = False
+    sidebar = importlib.import_module(addon + ".panels.sidebar")
+    bpy.context.view_layer.objects.active = objects["Wolf3D_Head"]
+    lines = []
+    panel = type("Panel", (), {"layout": _Layout(lines)})()
+    sidebar.PARLEY_PT_main.draw(panel, bpy.context)
+    labels = [line[1] for line in lines if line[0] == "label"]
+    assert "Character: 3 of 4 meshes driven" in labels
+    assert "Wolf3D_Head: 51 ARKit keys; its 15 visemes stay at rest" in labels
+    boxes = {line[2]: line[3] for line in lines if line[0] == "prop" and line[1] == "include"}
+    assert boxes == {"EyeLeft: 51 ARKit keys; its 15 visemes stay at rest": True,
+                     "EyeRight: 51 ARKit keys; its 15 visemes stay at rest": False,
+                     "Wolf3D_Teeth: 51 ARKit keys; its 15 visemes stay at rest": True}
+    assert ("operator", "parley.character_add") in lines
+    assert "at rest: visemes beside ARKit keys, tongueOut (no tongue curve)" in labels
+
+    lines.clear()
+    bpy.context.view_layer.objects.active = viseme_sphere()
+    sidebar.PARLEY_PT_main.draw(panel, bpy.context)
+    labels = [line[1] for line in lines if line[0] == "label"]
+    assert "mouth: 15 visemes through Parley's mapping" in labels
+    assert any("inference/visemes.json" in label for label in labels)
+    assert any(line[:2] == ("prop", "viseme_table") for line in lines)
