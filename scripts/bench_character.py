@@ -66,6 +66,7 @@ def main(argv=None):
     zip_path = demo_scene.build_zip(work / "dist")
     audio = work / "speech.wav"
     bench_blender.speech(audio, args.seconds)
+    load = os.getloadavg()[0]
     cmd = [sys.executable, __file__, "--child", "--zip", str(zip_path), "--audio", str(audio)]
     run = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
     lines = [l for l in run.stdout.splitlines() if l.startswith("BENCH ")]
@@ -86,7 +87,8 @@ def main(argv=None):
            f"{first['frames']} frames |")
     section = [TABLE, "",
                f"Command: `python scripts/bench_character.py --seconds {args.seconds:g}`  ",
-               f"bpy {bpy.app.version_string} module, {os.cpu_count()} CPU cores (shared), 30 fps, device CPU. "
+               f"bpy {bpy.app.version_string} module, {os.cpu_count()} CPU cores (shared; load average {load:.1f} "
+               "when it started), 30 fps, device CPU. "
                "Generate on `Wolf3D_Head` drives every mesh of the character that carries ARKit keys. *first "
                "take* includes loading the model; *second take* is the same call again (Existing = Replace), split "
                "into the model's run (the job's own timing) and the rest (finding the meshes, keying the shared "
