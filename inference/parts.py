@@ -12,6 +12,7 @@
 The Blender side (finding the meshes from the active object) is ``operators/_character.py``.
 """
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .arkit import RIG_NAMES, match_names, spelling_key
 from .take import ShapeTarget
@@ -56,15 +57,20 @@ class MeshPlan:
 
 def plan_mesh(name, key_names, why="active"):
     """-> MeshPlan, or None when no key of ``key_names`` (the Basis excluded) is a face shape Parley drives."""
-    key_names = list(key_names)
-    arkit = match_names(key_names, RIG_NAMES)
-    visemes = find_visemes(key_names)
-    tongue = tuple(k for k in key_names if spelling_key(k) == "tongueout")
+    arkit, visemes, tongue = _recognise(tuple(key_names))
     if arkit:
-        return MeshPlan(name, ARKIT, arkit, tuple(visemes.values()) + tongue, why)
+        return MeshPlan(name, ARKIT, dict(arkit), tuple(visemes.values()) + tongue, why)
     if visemes:
-        return MeshPlan(name, VISEMES, visemes, tongue, why)
+        return MeshPlan(name, VISEMES, dict(visemes), tongue, why)
     return None
+
+
+@lru_cache(maxsize=512)
+def _recognise(key_names):
+    """(ARKit {curve: key}, visemes {viseme: key}, tongueOut keys) of a tuple of key names; cached, since the
+    panel asks on every redraw."""
+    return (match_names(key_names, RIG_NAMES), find_visemes(key_names),
+            tuple(k for k in key_names if spelling_key(k) == "tongueout"))
 
 
 def group_plans(plans):

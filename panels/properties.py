@@ -1,4 +1,4 @@
-"""The sidebar's settings: ``Scene.parley`` (speech, style, output) and ``Object.parley`` (last take, character membership).
+"""The sidebar's settings: ``Scene.parley`` (speech, style, output), ``Object.parley`` (last take, character).
 
 The generate options the sidebar shows are declared once, in operators/_settings.py. The style group
 has one slider per axis of the installed model, so its class is built at registration (see
