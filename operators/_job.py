@@ -16,7 +16,7 @@ from ..inference.animate import Cancelled, animate
 from ..inference.errors import ParleyError
 from ..inference.rig import Rig, build_rig
 from ..inference.take import ShapeTarget, Take, decode_to_pc2
-from . import _runtime
+from . import _life_work, _runtime
 
 
 @dataclass
@@ -33,6 +33,7 @@ class TakeInputs:
     cache_path: str = None       # staging path of the .pc2 to write; None: no mesh cache
     start_frame: float = 1.0
     new_folders: list = field(default_factory=list)  # folders the cache creates; removed again when nothing is kept
+    life: object = None          # _life_work.LifeInputs (head motion, gaze, listening), or None: the bare take
 
 
 class TakeJob:
@@ -95,10 +96,14 @@ class TakeJob:
         self.seconds["model"] = clock() - t
         t = clock()
         animate_to = 0.6 if inputs.cache_path or isinstance(inputs.rig_source, tuple) else 1.0
-        curves = animate(model, inputs.pcm16k, 16000, inputs.fps, style=style, seed=inputs.seed,
-                         progress=lambda f: self._set("running the model", 0.05, animate_to, f),
-                         should_cancel=self._cancel.is_set)
-        self.take = Take.from_curves(curves)
+        if inputs.life is not None and inputs.life.life.listen_only:
+            self.take = _life_work.listen(inputs, model, style)
+        else:
+            pcm = _life_work.speech_audio(inputs)
+            curves = animate(model, pcm, 16000, inputs.fps, style=style, seed=inputs.seed,
+                             progress=lambda f: self._set("running the model", 0.05, animate_to, f),
+                             should_cancel=self._cancel.is_set)
+            self.take = _life_work.alive(inputs, Take.from_curves(curves), pcm, style)
         self.weights = inputs.target.weights(self.take)  # what the shape keys are keyed with
         self.seconds["animate"] = clock() - t
         self._check()
@@ -136,6 +141,7 @@ class TakeJob:
             raise ParleyError("no rig to decode the mesh cache from; build the rig first")
         decode_to_pc2(self.rig, self.take, self.inputs.cache_path, self.inputs.target,
                       start_frame=self.inputs.start_frame, cancel=self._cancel.is_set,
+                      vertex_hook=_life_work.bake_hook(self.inputs, self.take),
                       progress=lambda f: self._set("writing the mesh cache", lo, 1.0, f))
 
     def discard(self):
