@@ -7,7 +7,7 @@ the mesh cache when the head has no bone to carry it.
 """
 import hashlib
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -24,6 +24,7 @@ class LifeInputs:
     bake: bool = False           # bake the head rotation into the .pc2 (no bone carries it)
     plan: object = None          # how the Blender side writes the head rotation (operators/_life.py)
     head_rig: object = None      # filled in by the job (a head_rig.HeadRig) from head_source
+    warnings: list = field(default_factory=list)   # what the user should hear (the operator reports them)
 
 
 _HEAD_RIGS = {}
