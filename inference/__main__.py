@@ -42,13 +42,13 @@ def cmd_rig(args):
 
 def _life_hook(args, vertices_faces):
     """The FLAME head's rig of weights and the vertex hook that bakes the head rotation, when head motion is on."""
-    from .head_rig import apply_head_rotation, build_head_rig
+    from .head_rig import build_head_rig
+    from .life import bake_head_rotation
     from .take import HEAD_ROTATION
     head = build_head_rig(*vertices_faces)
 
     def hook(positions, frames, take):
-        rotation = take.extras[HEAD_ROTATION][frames.start:frames.stop]
-        return apply_head_rotation(positions, rotation, head.weights, head.pivot, head.axes)
+        return bake_head_rotation(positions, take.extras[HEAD_ROTATION][frames.start:frames.stop], head)
     return head, (hook if args.head_motion else None)
 
 

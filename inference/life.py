@@ -195,6 +195,23 @@ def life_take(take, audio16k, seed, style=None, life=None):
     return add_life(take, audio16k, seed, style, life)
 
 
+def bake_head_rotation(positions, head_rotation, rig):
+    """Skin a block of decoded frames [B, V, 3] with the head rotation [B, 3] (``head_rig``'s formula,
+    ``v + w (R (v - p) + p - v)``) in float32 with batched 3x3 products: the mesh cache's vertex hook.
+    Agrees with ``head_rig.apply_head_rotation`` (float64) to float32 rounding; the neck loop (w = 0)
+    keeps its decoded positions exactly."""
+    positions = np.asarray(positions, np.float32)
+    R = mesh_rotations(head_rotation, rig.axes).astype(np.float32)
+    p = np.asarray(rig.pivot, np.float32)
+    w = np.asarray(rig.weights, np.float32)[None, :, None]
+    moved = np.matmul(positions - p, R.transpose(0, 2, 1))
+    moved += p
+    moved -= positions
+    moved *= w
+    moved += positions
+    return moved
+
+
 def dialogue_samples(own16k, heard16k):
     """Samples a speaking character's audio is padded to when it also listens: the longer of the two."""
     own = np.asarray(own16k).shape[0]

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..inference.head_rig import apply_head_rotation, build_head_rig
-from ..inference.life import HeadFrame, Life, dialogue_samples, life_take, listen_take
+from ..inference.head_rig import build_head_rig
+from ..inference.life import HeadFrame, Life, bake_head_rotation, dialogue_samples, life_take, listen_take
 from ..inference.prosody import n_frames_for
 from ..inference.take import HEAD_ROTATION
 
@@ -88,6 +88,5 @@ def bake_hook(inputs, take):
     rig = life.head_rig
 
     def hook(positions, frames, take):
-        rotation = take.extras[HEAD_ROTATION][frames.start:frames.stop]
-        return apply_head_rotation(positions, rotation, rig.weights, rig.pivot, rig.axes)
+        return bake_head_rotation(positions, take.extras[HEAD_ROTATION][frames.start:frames.stop], rig)
     return hook

@@ -6,7 +6,8 @@ import pytest
 from inference.arkit import RIG_NAMES
 from inference.gaze import target_angles
 from inference.head_rig import apply_head_rotation, build_head_rig
-from inference.life import (HeadFrame, Life, add_life, dialogue_take, listen_take, look_directions)
+from inference.life import (HeadFrame, Life, add_life, bake_head_rotation, dialogue_take, listen_take,
+                            look_directions)
 from inference.listen import lip_columns
 from inference.prosody import prosody
 from inference.take import GAZE, HEAD_ROTATION, Take
@@ -119,3 +120,7 @@ def test_bake_keeps_the_neck_boundary(load_head):
     np.testing.assert_allclose(moved[:, rig.neck_loop], np.broadcast_to(v[rig.neck_loop], (2, rig.neck_loop.size, 3)),
                                atol=1e-6 * np.ptp(v))
     assert np.abs(moved - v).max() > 0.05 * np.ptp(v)
+    fast = bake_head_rotation(np.broadcast_to(v.astype(np.float32), (2,) + v.shape), ypr, rig)
+    np.testing.assert_allclose(fast, moved, atol=1e-6 * np.ptp(v))
+    np.testing.assert_array_equal(fast[:, rig.neck_loop], np.broadcast_to(v[rig.neck_loop].astype(np.float32),
+                                                                          (2, rig.neck_loop.size, 3)))
