@@ -40,11 +40,26 @@ def cmd_rig(args):
           f"{rig.neutral.shape[0]} vertices -> {args.out}", file=sys.stderr)
 
 
+def _life_hook(args, vertices_faces):
+    """The FLAME head's rig of weights and the vertex hook that bakes the head rotation, when head motion is on."""
+    from .head_rig import build_head_rig
+    from .life import bake_head_rotation
+    from .take import HEAD_ROTATION
+    head = build_head_rig(*vertices_faces)
+
+    def hook(positions, frames, take):
+        return bake_head_rotation(positions, take.extras[HEAD_ROTATION][frames.start:frames.stop], head)
+    return head, (hook if args.head_motion else None)
+
+
 def cmd_animate(args):
     from .audio import load_audio, MODEL_RATE
     from .animate import animate
+    from .life import HeadFrame, Life, add_life
+    from .meshio import load_mesh
     from .model import load_model
     from .take import Take, decode_to_pc2
+    from .curves import Curves
 
     if args.fps <= 0:
         raise ParleyError(f"--fps must be positive, got {args.fps}")
@@ -58,15 +73,21 @@ def cmd_animate(args):
         raise ParleyError(f"unknown style '{unknown[0]}'; choose from: {names}")
     pcm = load_audio(args.audio)
     curves = animate(model, pcm, MODEL_RATE, args.fps, style=styles or None, seed=args.seed)
+    take, hook = Take.from_curves(curves), None
+    if args.head_motion or args.gaze:  # the life layers (inference/life.py); 0 and 0: the bare take
+        head, hook = _life_hook(args, load_mesh(args.head))
+        life = Life(args.head_motion, args.gaze, frame=HeadFrame.from_head_rig(head))
+        take = add_life(take, pcm, args.seed, styles, life)
     if args.curves:
-        curves.write_csv(args.curves)
-    frames = decode_to_pc2(rig, Take.from_curves(curves), args.out, start_frame=args.start_frame)
+        Curves(take.names, take.fps, take.curves).write_csv(args.curves)
+    frames = decode_to_pc2(rig, take, args.out, start_frame=args.start_frame, vertex_hook=hook)
     print(f"animate: {frames} frames at {args.fps:g} fps "
           f"({pcm.size / MODEL_RATE:.2f} s of audio) in {time.perf_counter() - started:.2f} s -> {args.out}",
           file=sys.stderr)
 
 
 def build_parser():
+    from .life import GAZE_DEFAULT, HEAD_MOTION_DEFAULT
     parser = argparse.ArgumentParser(prog="python -m inference", description="Parley's bpy-free core.")
     sub = parser.add_subparsers(dest="command", required=True)
     rig = sub.add_parser("rig", help="build the ARKit rig of a FLAME-topology head")
@@ -85,6 +106,10 @@ def build_parser():
     anim.add_argument("--model", help="custom .onnx model (default: the shipped one)")
     anim.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"))
     anim.add_argument("--threads", type=int, default=0, help="onnxruntime threads (0: automatic)")
+    anim.add_argument("--head-motion", type=float, default=HEAD_MOTION_DEFAULT, metavar="AMOUNT",
+                      help=f"head motion from the speech, baked into the .pc2 (0: none; default {HEAD_MOTION_DEFAULT:g})")
+    anim.add_argument("--gaze", type=float, default=GAZE_DEFAULT, metavar="AMOUNT",
+                      help=f"saccades and fixations on the eyeLook curves (0: the model's own; default {GAZE_DEFAULT:g})")
     anim.add_argument("--no-rig-cache", action="store_true", help="rebuild the rig, do not read or write the cache")
     anim.set_defaults(func=cmd_animate)
     return parser

@@ -1,7 +1,7 @@
 """Parley's operators, one per module; registered in this order, unregistered in reverse."""
 import importlib
 
-_MODULES = ("build_rig", "generate", "sample_style", "mimic", "presets", "character")
+_MODULES = ("build_rig", "generate", "sample_style", "mimic", "presets", "character", "listen")
 
 
 def _modules():

@@ -16,7 +16,7 @@ from ..inference.animate import Cancelled, animate
 from ..inference.errors import ParleyError
 from ..inference.rig import Rig, build_rig
 from ..inference.take import ShapeTarget, Take, decode_to_pc2
-from . import _runtime
+from . import _life_work, _runtime
 
 
 @dataclass
@@ -35,6 +35,7 @@ class TakeInputs:
     new_folders: list = field(default_factory=list)  # folders the cache creates; removed again when nothing is kept
     others: tuple = ()           # ShapeTargets of the character's other Actions (operators/_character.py)
     more_caches: tuple = ()      # (Rig, ShapeTarget, staging path) per other mesh of the character
+    life: object = None          # _life_work.LifeInputs (head motion, gaze, listening), or None: the bare take
 
 
 class TakeJob:
@@ -98,10 +99,14 @@ class TakeJob:
         self.seconds["model"] = clock() - t
         t = clock()
         animate_to = 0.6 if inputs.cache_path or isinstance(inputs.rig_source, tuple) else 1.0
-        curves = animate(model, inputs.pcm16k, 16000, inputs.fps, style=style, seed=inputs.seed,
-                         progress=lambda f: self._set("running the model", 0.05, animate_to, f),
-                         should_cancel=self._cancel.is_set)
-        self.take = Take.from_curves(curves)
+        if inputs.life is not None and inputs.life.life.listen_only:
+            self.take = _life_work.listen(inputs, model, style)
+        else:
+            pcm = _life_work.speech_audio(inputs)
+            curves = animate(model, pcm, 16000, inputs.fps, style=style, seed=inputs.seed,
+                             progress=lambda f: self._set("running the model", 0.05, animate_to, f),
+                             should_cancel=self._cancel.is_set)
+            self.take = _life_work.alive(inputs, Take.from_curves(curves), pcm, style)
         self.weights = inputs.target.weights(self.take)  # what the shape keys are keyed with
         self.other_weights = [target.weights(self.take) for target in inputs.others]
         self.seconds["animate"] = clock() - t
@@ -142,8 +147,11 @@ class TakeJob:
         step = (1.0 - lo) / len(jobs)
         for n, (rig, target, path) in enumerate(jobs):  # the head's, then each other mesh's .pc2
             a = lo + n * step
+            # the head rotation is baked into the head's own cache only: a character with other meshes has its
+            # own armature, whose head bone turns them all (operators/_head_bone.py)
+            hook = _life_work.bake_hook(self.inputs, self.take) if n == 0 else None
             decode_to_pc2(rig, self.take, path, target, start_frame=self.inputs.start_frame,
-                          cancel=self._cancel.is_set,
+                          cancel=self._cancel.is_set, vertex_hook=hook,
                           progress=lambda f, a=a: self._set("writing the mesh cache", a, a + step, f))
 
     def discard(self):

@@ -80,6 +80,19 @@ SETTINGS = (
     Setting("model_path", "file", "Model", "", "a Parley .onnx; empty uses the preferences"),
     Setting("style_seed", "int", "Style seed", -1, "draw the style from the model's prior with this seed instead "
             "of the style values; -1: use the values", min=-1),
+    # Life (issue 12): on by default, so a new take moves the head and the eyes; 0 and 0 give the bare take
+    Setting("head_motion", "float", "Head motion", 1.0, "head rotation from the speech's prosody (nods on stressed "
+            "syllables, tilts at phrase ends, sway); 0: a still head", min=0.0, sidebar=True),
+    Setting("gaze", "float", "Gaze", 1.0, "saccades and fixations replace the model's eyeLook curves, the lids "
+            "follow; 0: the model's own eye curves", min=0.0, sidebar=True),
+    Setting("look_at", "str", "Look at", "", "an object the eyes look at (saccades around it), followed as it or "
+            "the head moves; empty: a listener straight ahead", sidebar=True),
+    Setting("head_bone", "str", "Head bone", "", "the head bone of the character's own armature; empty: found by "
+            "its name (head, Head, mixamorig:Head, DEF-head, CC_Base_Head, ...)", sidebar=True),
+    Setting("listen_audio", "file", "Partner audio", "", "what this character hears from its dialogue partner: it "
+            "listens (nods, blinks, no lip motion) while it is silent", sidebar=True),
+    Setting("dialogue_object", "str", "Partner", "", "the other character of a dialogue: it speaks the partner audio "
+            "and listens to this character's (Generate Dialogue)", sidebar=True),
 )
 BY_NAME = {s.name: s for s in SETTINGS}
 SIDEBAR = tuple(s.name for s in SETTINGS if s.sidebar)

@@ -16,7 +16,7 @@ import bpy
 
 from ..inference.animate import Cancelled
 from ..inference.errors import ParleyError
-from . import _audio, _character, _meshcache, _runtime, _settings, _style, _target
+from . import _audio, _character, _life, _meshcache, _runtime, _settings, _style, _target
 from ._blender import scene_fps
 from ._commit import PreparedTake, Rollback, write_action, write_cache, write_extras
 from ._job import TakeInputs, TakeJob
@@ -66,14 +66,14 @@ class GenerateMixin:
             raise ParleyError(why)
         want_keys = self.mode in ("SHAPE_KEYS", "BOTH")
         want_cache = self.mode in ("MESH_CACHE", "BOTH")
-        path, strip = _audio.resolve_source(context, self.audio_path, self.sound_strip)
-        pcm, duration = _audio.load_speech(path)
-        stem = os.path.splitext(os.path.basename(path))[0]
+        path, strip, pcm, duration, stem = self._speech(context)
         start = int(strip.frame_start) if strip is not None else int(self.start_frame)
         fps = float(self.fps) if self.fps > 0 else scene_fps(context.scene)
         character = _character.cast(obj, context.scene, self.viseme_table, want_cache)
         for plan in character.plans:  # Existing animation holds per mesh
             self._refuse_existing(plan.obj, want_keys, want_cache)
+        life = _life.request(self, context, obj, want_keys, want_cache, max(1, round(duration * fps)), fps, start,
+                             listen_only=pcm is None)
         staging = final = where = None
         new_folders, more = [], []
         if want_cache:
@@ -89,11 +89,18 @@ class GenerateMixin:
                             character.targets[0], style=_style.values(self, "style_"), seed=self.seed,
                             style_seed=self.style_seed, rig_source=character.rig_source, cache_path=staging,
                             start_frame=start, new_folders=new_folders, others=tuple(character.targets[1:]),
-                            more_caches=tuple((rig, target, staged) for _o, staged, _f, rig, target in more))
+                            more_caches=tuple((rig, target, staged) for _o, staged, _f, rig, target in more),
+                            life=life)
         return PreparedTake(obj=obj, path=path, strip=strip, stem=stem, start=start, fps=fps, duration=duration,
                             job=TakeJob(inputs), want_keys=want_keys, want_cache=want_cache,
                             build_keys=want_keys and character.head.kind == _character.RIG, final=final,
                             where=where, character=character, caches=[m[:3] for m in more])
+
+    def _speech(self, context):
+        """-> (audio path, strip or None, pcm 16 kHz, seconds, name of the take); a listener has pcm None."""
+        path, strip = _audio.resolve_source(context, self.audio_path, self.sound_strip)
+        pcm, duration = _audio.load_speech(path)
+        return path, strip, pcm, duration, os.path.splitext(os.path.basename(path))[0]
 
     def _refuse_existing(self, obj, want_keys, want_cache):
         """With Existing animation = Stop, say what is in the way before any work."""
@@ -114,13 +121,7 @@ class GenerateMixin:
         """Action, mesh cache, extras: all of them, or (rolled back) none."""
         rollback = Rollback()
         try:
-            messages = []
-            if take.want_keys:
-                messages.append(write_action(take, self.push_to_nla, self.existing, rollback))
-            if take.want_cache:
-                messages.append(write_cache(take, self.existing, rollback))
-            messages += write_extras(context.scene, take, self.add_sound_to_sequencer, self.fit_frame_range,
-                                     self.seed, rollback)
+            messages = self._write(context, take, rollback)
         except Exception:
             rollback.run()
             take.job.discard()
@@ -131,6 +132,18 @@ class GenerateMixin:
         self.report({"INFO"}, f"Parley: {take.job.weights.shape[0]} frames ({take.duration:.1f} s at {take.fps:g} "
                               f"fps) from frame {take.start} in {secs:.1f} s: " + "; ".join(messages))
         return {"FINISHED"}
+
+    def _write(self, context, take, rollback):
+        """The take's write steps, each undone by ``rollback`` if a later one fails; -> what was made, in words."""
+        messages = []
+        if take.want_keys:
+            messages.append(write_action(take, self.push_to_nla, self.existing, rollback))
+        if take.want_cache:
+            messages.append(write_cache(take, self.existing, rollback))
+        messages += _life.commit(take, self.existing, self.push_to_nla, rollback)
+        messages += write_extras(context.scene, take, self.add_sound_to_sequencer, self.fit_frame_range,
+                                 self.seed, rollback)
+        return messages
 
     def _fail(self, take, exc):
         if take is not None:

@@ -2,7 +2,8 @@
 import bpy
 
 from ..inference import parts as _parts
-from ..operators import _character, _style, _target
+from ..operators import _character, _head_bone, _style, _target
+from ..operators._bone_names import find_head_bone
 from ..operators._blender import scene_fps
 
 
@@ -139,7 +140,37 @@ class PARLEY_PT_output(_Sub, bpy.types.Panel):
         layout.label(text=f"{scene_fps(scene):g} fps (the scene's frame rate)")
 
 
-classes = (PARLEY_PT_main, PARLEY_PT_speech, PARLEY_PT_style, PARLEY_PT_output)
+class PARLEY_PT_life(_Sub, bpy.types.Panel):
+    """Head motion, eyes, listening and dialogue (operators/_life.py, operators/listen.py)."""
+    bl_label = "Life"
+
+    def draw(self, context):
+        layout = self.layout
+        settings = context.scene.parley
+        obj = context.active_object
+        col = layout.column(align=True)
+        col.prop(settings, "head_motion", slider=True)
+        col.prop(settings, "gaze", slider=True)
+        layout.prop_search(settings, "look_at", bpy.data, "objects", icon="HIDE_OFF")
+        arm = _head_bone.own_armature(obj) if obj is not None and obj.type == "MESH" else None
+        if arm is not None:
+            layout.prop_search(settings, "head_bone", arm.data, "bones", icon="BONE_DATA")
+            found = find_head_bone(arm.data.bones.keys(), settings.head_bone)
+            layout.label(text=f"keys {arm.name} > {found}" if found else "no head bone found: pick one",
+                         icon="INFO" if found else "ERROR")
+        elif obj is not None and obj.type == "MESH" and _target.is_flame(obj):
+            layout.label(text="the head turns on a bone Parley adds", icon="INFO")
+        row = layout.row()
+        row.operator("parley.listen", icon="OUTLINER_OB_SPEAKER")
+        box = layout.box()
+        box.label(text="Dialogue")
+        box.prop_search(settings, "dialogue_object", bpy.data, "objects", text="Partner")
+        box.prop(settings, "listen_audio", text="Audio")
+        box.label(text="Generate and Listen hear the partner's audio", icon="INFO")
+        box.operator("parley.dialogue", icon="COMMUNITY")
+
+
+classes = (PARLEY_PT_main, PARLEY_PT_speech, PARLEY_PT_style, PARLEY_PT_output, PARLEY_PT_life)
 
 
 # registered in order, unregistered in reverse

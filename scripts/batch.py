@@ -70,6 +70,10 @@ def parse_args(argv):
     p.add_argument("--option", nargs="+", action="extend", default=[], metavar="NAME=VALUE",
                    help="any other property of bpy.ops.parley.generate")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--dialogue", metavar="OTHER:AUDIO_DIR",
+                   help="dialogue: each file's character also listens to OTHER's line of the same name in AUDIO_DIR "
+                        "(nods, blinks, no lip motion while OTHER speaks) and looks at OTHER; run again with the "
+                        "roles swapped for OTHER's side")
     p.add_argument("--fps", type=float, help="scene frame rate (default: the scene's)")
     p.add_argument("--start-frame", type=int, help="first frame of each take (default: the scene's start)")
     p.add_argument("--jobs", type=int, default=1, help="worker processes, each with its own Blender")
@@ -341,6 +345,47 @@ def coerce(prop, text, flag):
         raise UsageError(f"{flag} {prop.identifier}={text}: not a valid {kind.lower()}") from None
 
 
+def life_kwargs(kwargs, mode):
+    """Head motion in a batch: baked into the .pc2 in mode cache; the part files of the other modes carry the
+    face's Action only, not the head bone's, so there it is off unless asked for (and then refused)."""
+    props = operator_properties()
+    if "head_motion" not in props or mode == "cache":
+        return kwargs
+    if "head_motion" not in kwargs:
+        kwargs["head_motion"] = 0.0
+        print(f"{PREFIX} mode {mode}: head motion off (its bone's Action does not travel in the part files; "
+              "--mode cache bakes it into the .pc2)")
+    elif kwargs["head_motion"] > 0:
+        raise UsageError(f"--option head_motion needs --mode cache in a batch (mode {mode} keeps the face's Action "
+                         "only); or set head_motion=0")
+    return kwargs
+
+
+def dialogue_partner(spec, kwargs):
+    """--dialogue OTHER:AUDIO_DIR -> (folder of OTHER's lines); sets look_at=OTHER unless given."""
+    import bpy
+    other, sep, folder = (spec or "").partition(":")
+    if not spec:
+        return None
+    if not sep or not other or not folder:
+        raise UsageError(f"--dialogue takes OTHER_OBJECT:AUDIO_DIR, got {spec!r}")
+    if bpy.data.objects.get(other) is None:
+        raise UsageError(f"--dialogue: no object named {other!r} in the scene")
+    if not Path(folder).is_dir():
+        raise UsageError(f"--dialogue: {folder} is not a folder")
+    kwargs.setdefault("look_at", other)
+    return Path(folder).expanduser().absolute()
+
+
+def partner_line(folder, name):
+    """OTHER's audio of the same name (any supported extension), or None."""
+    for ext in AUDIO_EXTENSIONS:
+        for candidate in (folder / f"{name}{ext}", folder / f"{name}{ext.upper()}"):
+            if candidate.is_file():
+                return candidate
+    return None
+
+
 def generate_kwargs(style, options):
     """Map --style and --option onto the operator's properties (a style axis NAME is NAME or style_NAME)."""
     props = operator_properties()
@@ -486,8 +531,9 @@ def animate_one(job, entry, kwargs):
             o.select_set(o == obj)
         bpy.context.view_layer.objects.active = obj
         try:
+            extra = {"listen_audio": entry["listen_audio"]} if entry.get("listen_audio") else {}
             ret = bpy.ops.parley.generate(audio_path=entry["path"], mode=MODES[mode], seed=job["seed"],
-                                          start_frame=job["start_frame"], **kwargs)
+                                          start_frame=job["start_frame"], **kwargs, **extra)
         except RuntimeError as exc:  # the operator's self.report({'ERROR'}, ...) arrives here
             raise FileFailed(str(exc).replace("Error: ", "", 1).strip().splitlines()[0]) from None
         if "FINISHED" not in ret:
@@ -709,7 +755,8 @@ def main(argv):
     if obj is None or obj.type != "MESH":
         meshes = ", ".join(sorted(o.name for o in bpy.data.objects if o.type == "MESH")) or "none"
         raise UsageError(f"no mesh object named {args.object!r} in {scene_path.name}; meshes: {meshes}")
-    kwargs = generate_kwargs(style, options)
+    kwargs = life_kwargs(generate_kwargs(style, options), args.mode)
+    partner = dialogue_partner(args.dialogue, kwargs)
     if has_animation(obj) and "existing" in operator_properties() and "existing" not in kwargs:
         # the operator's default (STOP) would refuse every file; each take is made beside the old animation
         kwargs["existing"] = "KEEP"
@@ -731,7 +778,12 @@ def main(argv):
         if problem:
             rows[name] = {**row, "status": "FAILED", "message": problem}
             continue
-        row.update(key=file_key(path, settings), size=path.stat().st_size)
+        line = partner_line(partner, name) if partner else None
+        if partner and line is None:
+            rows[name] = {**row, "status": "FAILED", "message": f"--dialogue: no line named {name} in {partner}"}
+            continue
+        keyed = {**settings, "listen": sha256_file(line).hexdigest()} if line else settings
+        row.update(key=file_key(path, keyed), size=path.stat().st_size, listen_audio=str(line) if line else None)
         known = None if args.force else up_to_date(out, name, row["key"])
         if known:
             rows[name] = {**row, **{k: known.get(k) for k in ("duration", "frames")},

@@ -90,3 +90,11 @@ def test_arguments():
     assert args.audio == ["a", "b"] and args.style == ["smile=1", "jaw=0.5", "x=2"] and args.jobs == 2
     assert batch.pairs(args.style, "--style") == {"smile": "1", "jaw": "0.5", "x": "2"}
     assert batch.script_argv(["blender", "-b", "s.blend", "--python", "batch.py", "--", "--jobs", "2"]) == ["--jobs", "2"]
+
+
+def test_dialogue_partner_line_is_the_file_of_the_same_name(tmp_path):
+    (tmp_path / "line_01.flac").write_bytes(b"data")
+    (tmp_path / "line_02.WAV").write_bytes(b"data")
+    assert batch.partner_line(tmp_path, "line_01") == tmp_path / "line_01.flac"
+    assert batch.partner_line(tmp_path, "line_02") == tmp_path / "line_02.WAV"
+    assert batch.partner_line(tmp_path, "line_03") is None

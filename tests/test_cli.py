@@ -86,3 +86,42 @@ def test_errors_are_one_line(tmp_path, case, needle):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and needle in lines[0], result.stderr
     assert not (tmp_path / "o.pc2").exists()
+
+
+@needs_flame
+def test_head_motion_and_gaze_zero_give_todays_take_and_the_default_bakes_the_head(tmp_path):
+    """--head-motion 0 --gaze 0: the .pc2 and CSV of the bare take path (animate -> decode_to_pc2) bit for bit;
+    the default turns the head in the .pc2 with the neck boundary held still and the lips of the bare take."""
+    from inference.animate import animate
+    from inference.audio import MODEL_RATE, load_audio
+    from inference.head_rig import build_head_rig
+    from inference.listen import lip_columns
+    from inference.meshio import load_mesh
+    from inference.model import load_model
+    from inference.rig import build_rig
+    from inference.take import Take, decode_to_pc2
+
+    audio = _speechlike(tmp_path / "a.wav", seconds=3.0)
+    bare, alive = tmp_path / "bare.pc2", tmp_path / "alive.pc2"
+    common = ["animate", "--head", TEMPLATE, "--audio", audio, "--seed", 5, "--style", "smile=0.3"]
+    result = run_cli(*common, "--out", bare, "--curves", tmp_path / "bare.csv", "--head-motion", 0, "--gaze", 0)
+    assert result.returncode == 0, result.stderr
+    result = run_cli(*common, "--out", alive, "--curves", tmp_path / "alive.csv")
+    assert result.returncode == 0, result.stderr
+
+    v, f = load_mesh(TEMPLATE)
+    curves = animate(load_model(), load_audio(audio), MODEL_RATE, 30.0, style={"smile": 0.3}, seed=5)
+    decode_to_pc2(build_rig(v, f), Take.from_curves(curves), tmp_path / "today.pc2")
+    curves.write_csv(tmp_path / "today.csv")
+    assert bare.read_bytes() == (tmp_path / "today.pc2").read_bytes()
+    assert (tmp_path / "bare.csv").read_bytes() == (tmp_path / "today.csv").read_bytes()
+
+    still, moving = read_pc2(bare)[0], read_pc2(alive)[0]
+    neck = build_head_rig(v, f).neck_loop
+    size = np.ptp(v, axis=0).max()
+    np.testing.assert_allclose(moving[:, neck], still[:, neck], atol=1e-6 * size)
+    assert np.abs(moving - still).max() > 5e-3 * size            # the head turns
+    rows = [np.loadtxt(tmp_path / name, delimiter=",", skiprows=1) for name in ("bare.csv", "alive.csv")]
+    header = (tmp_path / "bare.csv").read_text().splitlines()[0].split(",")[2:]
+    lips = [2 + i for i in lip_columns(header)]
+    np.testing.assert_array_equal(rows[0][:, lips], rows[1][:, lips])

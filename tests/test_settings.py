@@ -30,4 +30,5 @@ def test_the_sidebar_differs_from_the_operator_only_where_the_table_says_so():
     differ = [s.name for s in _settings.SETTINGS if s.sidebar and s.default_for("sidebar") != s.default]
     assert differ == ["add_sound_to_sequencer"]
     assert set(_settings.SIDEBAR) == {"audio_path", "sound_strip", "mode", "viseme_table", "seed", "start_frame",
-                                      "add_sound_to_sequencer", "push_to_nla", "existing", "cache_dir"}
+                                      "add_sound_to_sequencer", "push_to_nla", "existing", "cache_dir",
+                                      "head_motion", "gaze", "look_at", "head_bone", "listen_audio", "dialogue_object"}

@@ -63,6 +63,15 @@ def action_fcurves(action):
     return list(action.fcurves)
 
 
+def clear_take(obj):
+    """Unassign the last take: the shape keys' Action and the Action of the head bone Parley added."""
+    if obj.data.shape_keys is not None:
+        obj.data.shape_keys.animation_data_clear()
+    for mod in obj.modifiers:
+        if mod.type == "ARMATURE" and mod.object is not None and "parley_head_of" in mod.object.keys():
+            mod.object.animation_data_clear()
+
+
 def scene_fps():
     scene = bpy.context.scene
     return scene.render.fps / scene.render.fps_base

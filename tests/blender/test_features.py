@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import bpy
-from blender_helpers import action_fcurves, evaluated_positions, import_head, read_pc2, write_wav
+from blender_helpers import action_fcurves, clear_take, evaluated_positions, import_head, read_pc2, write_wav
 
 
 def package(addon):
@@ -78,7 +78,7 @@ def test_sound_strip_source_and_add_to_sequencer(addon, tmp_path):
     assert len(strips) == 1 and strips[0].frame_start == 20 and strips[0].type == "SOUND"
     strip = strips[0]
     strip.frame_start = 40  # the artist moves the strip; a take from the strip follows it
-    obj.data.shape_keys.animation_data.action = None
+    clear_take(obj)
     assert bpy.ops.parley.generate(sound_strip=strip.name, add_sound_to_sequencer=True) == {"FINISHED"}
     action = obj.data.shape_keys.animation_data.action
     assert action.frame_range[0] == 40
@@ -141,7 +141,7 @@ def test_style_changes_the_take_and_style_seed_is_reproducible(addon, tmp_path):
     audio = write_wav(tmp_path / "s.wav", seconds=1.5)
     takes = []
     for kwargs in ({"style_smile": 1.0}, {"style_smile": -1.0}, {"style_seed": 5}, {"style_seed": 5}):
-        obj.data.shape_keys and obj.data.shape_keys.animation_data_clear()
+        clear_take(obj)
         assert bpy.ops.parley.generate(audio_path=str(audio), seed=0, **kwargs) == {"FINISHED"}
         action = obj.data.shape_keys.animation_data.action
         takes.append(np.array([[kp.co[1] for kp in fc.keyframe_points] for fc in action_fcurves(action)]))
