@@ -69,7 +69,9 @@ def test_rpm_avatar_whole_face_follows_one_action(addon):
     objects = import_rpm()
     before = {o.name: state_of(o) for o in objects if o.name not in DRIVEN}
     keys_before = {n: len(key_of(objects[n]).key_blocks) for n in DRIVEN}
-    assert generate_on(objects["Wolf3D_Head"]) == {"FINISHED"}
+    # head motion off: the armature (and the hair and glasses it carries) must stay as they were;
+    # the head bone's own take is tested in test_rpm_avatar_head_motion_keys_its_head_bone
+    assert generate_on(objects["Wolf3D_Head"], head_motion=0.0) == {"FINISHED"}
 
     actions = {key_of(objects[n]).animation_data.action for n in DRIVEN}
     assert len(actions) == 1 and len(bpy.data.actions) == 1, "one shared Action for head, teeth and eyes"
@@ -158,17 +160,17 @@ def test_rpm_mesh_cache_one_pc2_per_mesh(addon, tmp_path):
 
 
 def test_rpm_existing_animation_and_failure_hold_for_every_mesh(addon, tmp_path, monkeypatch):
-    objects = import_rpm()
+    objects = import_rpm()  # the face meshes' rules; the head bone's are tested in test_life.py
     bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "rpm.blend"))
     audio = write_wav(tmp_path / "first.wav", seconds=1.0)
     teeth = key_of(objects["Wolf3D_Teeth"])
     own = bpy.data.actions.new("teeth chatter")
     teeth.animation_data_create().action = own
     with pytest.raises(RuntimeError, match="Wolf3D_Teeth's shape keys already play the Action 'teeth chatter'"):
-        generate_on(objects["Wolf3D_Head"], audio)
+        generate_on(objects["Wolf3D_Head"], audio, head_motion=0.0)
     assert key_of(objects["Wolf3D_Head"]).animation_data is None and len(bpy.data.actions) == 1
 
-    assert generate_on(objects["Wolf3D_Head"], audio, existing="KEEP") == {"FINISHED"}
+    assert generate_on(objects["Wolf3D_Head"], audio, existing="KEEP", head_motion=0.0) == {"FINISHED"}
     kept = teeth.animation_data.nla_tracks
     assert len(kept) == 1 and kept[0].mute and kept[0].strips[0].action == own  # the teeth's own Action kept
     take = key_of(objects["Wolf3D_Head"]).animation_data.action
@@ -181,7 +183,7 @@ def test_rpm_existing_animation_and_failure_hold_for_every_mesh(addon, tmp_path,
 
     monkeypatch.setattr(generate, "write_extras", broken_extras)
     with pytest.raises(RuntimeError, match="the extras step broke"):
-        generate_on(objects["Wolf3D_Head"], audio, mode="BOTH", existing="REPLACE")
+        generate_on(objects["Wolf3D_Head"], audio, mode="BOTH", existing="REPLACE", head_motion=0.0)
     for name in DRIVEN:
         assert key_of(objects[name]).animation_data.action == take, name
         assert [m.type for m in objects[name].modifiers] == ["ARMATURE"], name
@@ -330,3 +332,20 @@ def test_target_box_lists_the_character_and_what_it_does(addon):
     assert "mouth: 15 visemes through Parley's mapping" in labels
     assert any("inference/visemes.json" in label for label in labels)
     assert any(line[:2] == ("prop", "viseme_table") for line in lines)
+
+
+def test_rpm_avatar_head_motion_keys_its_head_bone(addon):
+    """With head motion on, the avatar's own head bone turns (in an Action of its own on the armature) and the
+    face's shared Action is unchanged in kind: still one Action for head, teeth and eyes."""
+    objects = import_rpm()
+    assert generate_on(objects["Wolf3D_Head"]) == {"FINISHED"}
+    face = {key_of(objects[n]).animation_data.action for n in DRIVEN}
+    assert len(face) == 1
+    armature = next(o for o in objects.values() if o.type == "ARMATURE")
+    bone_action = armature.animation_data.action
+    assert bone_action is not None and bone_action not in face
+    paths = {fc.data_path for fc in action_fcurves(bone_action)}
+    assert any(p.startswith('pose.bones["Head"]') and "rotation" in p for p in paths), paths
+    head_keys = [fc for fc in action_fcurves(bone_action) if "rotation" in fc.data_path]
+    values = np.array([[fc.evaluate(f) for fc in head_keys] for f in range(1, 120)])
+    assert np.ptp(values, axis=0).max() > 1e-3, "the head bone really moves"
