@@ -58,9 +58,19 @@ def make_scene(path, blender="bpy"):
     return path
 
 
-def run_batch(args, blender_binary=False, timeout=600):
-    """-> CompletedProcess; with blender_binary the chroot's Blender runs the scene given by --scene."""
-    if blender_binary:
+# what `blender --python FILE -- ARGS` does with FILE: exec its text as __main__ with __file__ set, and
+# (unlike `python FILE`) without putting FILE's folder on sys.path
+LIKE_BLENDER_PYTHON = ("import sys; path = sys.argv[1]; sys.argv = ['blender', '--python', path, '--', *sys.argv[2:]];"
+                       "assert not any(p.rstrip('/').endswith('scripts') for p in sys.path);"
+                       "exec(compile(open(path).read(), path, 'exec'), {'__name__': '__main__', '__file__': path})")
+
+
+def run_batch(args, blender_binary=False, timeout=600, like_blender_python=False, cwd=REPO):
+    """-> CompletedProcess; with blender_binary the chroot's Blender runs the scene given by --scene;
+    like_blender_python runs the script the way Blender's --python does (see LIKE_BLENDER_PYTHON)."""
+    if like_blender_python:
+        cmd = [sys.executable, "-c", LIKE_BLENDER_PYTHON, str(BATCH), *args]
+    elif blender_binary:
         args = list(args)
         scene = args.pop(args.index("--scene") + 1)
         args.remove("--scene")
@@ -68,7 +78,7 @@ def run_batch(args, blender_binary=False, timeout=600):
                "--python", str(BATCH), "--", *args]
     else:
         cmd = [sys.executable, str(BATCH), *args]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=REPO)
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=cwd)
 
 
 DUMP = r"""
