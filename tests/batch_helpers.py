@@ -23,6 +23,15 @@ def chroot_skip_reason():
     return None
 
 
+def require_bpy(what):
+    """Skip the calling test where this Python has no bpy module (what: the step that needs it)."""
+    import importlib.util
+
+    import pytest
+    if importlib.util.find_spec("bpy") is None:
+        pytest.skip(f"{what} needs the bpy module (pip install bpy)")
+
+
 def write_wav(path, samples, rate=16000):
     with wave.open(str(path), "wb") as f:
         f.setnchannels(1)
@@ -53,6 +62,7 @@ def make_scene(path, blender="bpy"):
     if blender == "chroot":
         cmd = ["bash", str(CHROOT_BLENDER), "--background", "--factory-startup", "--python-expr", code]
     else:
+        require_bpy("making a test scene")
         cmd = [sys.executable, "-c", code]
     subprocess.run(cmd, check=True, capture_output=True)
     return path
@@ -112,6 +122,8 @@ print("DUMP" + json.dumps(out))
 
 def dump_blend(path, python=sys.executable):
     """Actions (every keyframe), modifiers and shape keys of an output .blend, read back with bpy."""
+    if python == sys.executable:
+        require_bpy("reading an output .blend back")
     res = subprocess.run([python, "-c", DUMP, str(path)], capture_output=True, text=True, check=True)
     line = next(l for l in res.stdout.splitlines() if l.startswith("DUMP"))
     return json.loads(line[4:])
