@@ -64,40 +64,12 @@ def inside(args):
     state = {"t": 0, "phase": "setup", "shot_running": False}
     out = Path(args.out)
 
-    def view3d():
-        window = bpy.context.window_manager.windows[0]
-        area = max((a for a in window.screen.areas if a.type == "VIEW_3D"), key=lambda a: a.width * a.height)
-        region = next(r for r in area.regions if r.type == "WINDOW")
-        sidebar = next(r for r in area.regions if r.type == "UI")
-        return window, area, region, sidebar
-
-    def setup():
-        for obj in list(bpy.data.objects):
-            bpy.data.objects.remove(obj)
-        bpy.ops.wm.ply_import(filepath=args.head, forward_axis="NEGATIVE_Z", up_axis="Y")
-        obj = bpy.context.active_object
-        obj.name = "FLAME head"
-        bpy.ops.wm.save_as_mainfile(filepath=str(Path(args.work) / "shot.blend"))
-        scene = bpy.context.scene
-        scene.render.fps = 30
-        scene.parley.audio_path = args.audio
-        scene.parley.mode = "BOTH"
-        window, area, region, sidebar = view3d()
-        space = area.spaces.active
-        space.show_region_ui = True
-        space.shading.type = "SOLID"
-        space.overlay.show_floor = space.overlay.show_axis_x = space.overlay.show_axis_y = False
-        with bpy.context.temp_override(window=window, area=area, region=region):
-            bpy.ops.view3d.view_axis(type="FRONT")
-            bpy.ops.view3d.view_selected()
-        return obj
-
     def tick():
         state["t"] += 1
         try:
             window, area, region, sidebar = view3d()
             if state["phase"] == "setup":
-                state["obj"] = setup()
+                state["obj"] = setup(args)
                 state["phase"] = "tab"
             elif state["phase"] == "tab":
                 sidebar.active_panel_category = "Parley"
@@ -141,6 +113,40 @@ def inside(args):
         return 0.5
 
     bpy.app.timers.register(tick, first_interval=2.0)
+
+
+def view3d():
+    """The largest 3D view of the first window: (window, area, its main region, its sidebar)."""
+    import bpy
+    window = bpy.context.window_manager.windows[0]
+    area = max((a for a in window.screen.areas if a.type == "VIEW_3D"), key=lambda a: a.width * a.height)
+    region = next(r for r in area.regions if r.type == "WINDOW")
+    sidebar = next(r for r in area.regions if r.type == "UI")
+    return window, area, region, sidebar
+
+
+def setup(args):
+    """A fresh scene with the FLAME head, saved in --work, Parley's settings, the view from the front."""
+    import bpy
+    for obj in list(bpy.data.objects):
+        bpy.data.objects.remove(obj)
+    bpy.ops.wm.ply_import(filepath=args.head, forward_axis="NEGATIVE_Z", up_axis="Y")
+    obj = bpy.context.active_object
+    obj.name = "FLAME head"
+    bpy.ops.wm.save_as_mainfile(filepath=str(Path(args.work) / "shot.blend"))
+    scene = bpy.context.scene
+    scene.render.fps = 30
+    scene.parley.audio_path = args.audio
+    scene.parley.mode = "BOTH"
+    window, area, region, sidebar = view3d()
+    space = area.spaces.active
+    space.show_region_ui = True
+    space.shading.type = "SOLID"
+    space.overlay.show_floor = space.overlay.show_axis_x = space.overlay.show_axis_y = False
+    with bpy.context.temp_override(window=window, area=area, region=region):
+        bpy.ops.view3d.view_axis(type="FRONT")
+        bpy.ops.view3d.view_selected()
+    return obj
 
 
 def grab(window, path):

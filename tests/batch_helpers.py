@@ -23,6 +23,15 @@ def chroot_skip_reason():
     return None
 
 
+def require_bpy(what):
+    """Skip the calling test where this Python has no bpy module (what: the step that needs it)."""
+    import importlib.util
+
+    import pytest
+    if importlib.util.find_spec("bpy") is None:
+        pytest.skip(f"{what} needs the bpy module (pip install bpy)")
+
+
 def write_wav(path, samples, rate=16000):
     with wave.open(str(path), "wb") as f:
         f.setnchannels(1)
@@ -53,14 +62,25 @@ def make_scene(path, blender="bpy"):
     if blender == "chroot":
         cmd = ["bash", str(CHROOT_BLENDER), "--background", "--factory-startup", "--python-expr", code]
     else:
+        require_bpy("making a test scene")
         cmd = [sys.executable, "-c", code]
     subprocess.run(cmd, check=True, capture_output=True)
     return path
 
 
-def run_batch(args, blender_binary=False, timeout=600):
-    """-> CompletedProcess; with blender_binary the chroot's Blender runs the scene given by --scene."""
-    if blender_binary:
+# what `blender --python FILE -- ARGS` does with FILE: exec its text as __main__ with __file__ set, and
+# (unlike `python FILE`) without putting FILE's folder on sys.path
+LIKE_BLENDER_PYTHON = ("import sys; path = sys.argv[1]; sys.argv = ['blender', '--python', path, '--', *sys.argv[2:]];"
+                       "assert not any(p.rstrip('/').endswith('scripts') for p in sys.path);"
+                       "exec(compile(open(path).read(), path, 'exec'), {'__name__': '__main__', '__file__': path})")
+
+
+def run_batch(args, blender_binary=False, timeout=600, like_blender_python=False, cwd=REPO):
+    """-> CompletedProcess; with blender_binary the chroot's Blender runs the scene given by --scene;
+    like_blender_python runs the script the way Blender's --python does (see LIKE_BLENDER_PYTHON)."""
+    if like_blender_python:
+        cmd = [sys.executable, "-c", LIKE_BLENDER_PYTHON, str(BATCH), *args]
+    elif blender_binary:
         args = list(args)
         scene = args.pop(args.index("--scene") + 1)
         args.remove("--scene")
@@ -68,7 +88,7 @@ def run_batch(args, blender_binary=False, timeout=600):
                "--python", str(BATCH), "--", *args]
     else:
         cmd = [sys.executable, str(BATCH), *args]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=REPO)
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=cwd)
 
 
 DUMP = r"""
@@ -102,6 +122,8 @@ print("DUMP" + json.dumps(out))
 
 def dump_blend(path, python=sys.executable):
     """Actions (every keyframe), modifiers and shape keys of an output .blend, read back with bpy."""
+    if python == sys.executable:
+        require_bpy("reading an output .blend back")
     res = subprocess.run([python, "-c", DUMP, str(path)], capture_output=True, text=True, check=True)
     line = next(l for l in res.stdout.splitlines() if l.startswith("DUMP"))
     return json.loads(line[4:])

@@ -7,6 +7,9 @@ make other identities/poses from them by code.
 - ``random_similarity(rng, scale=None)``: (R [3,3], s, t) with a random rotation, a scale in
   [0.5, 150] unless given, a random translation; ``apply_similarity(v, (R, s, t)) = s v R^T + t``.
 - ``YUP_TO_ZUP``: Blender's import rotation (Y-up -> Z-up, +90 degrees about X).
+- ``runtime_model_path``: a small motion model for the runtime's tests, once per kind: ``tiny`` (committed,
+  built with onnx.helper by tests/fixtures/make_tiny_model.py, needs no torch) and ``exported`` (a random
+  network through models.training.export.build_test_model; skipped where torch is not installed).
 - ``smooth_deform(v, rng, amplitude)``: a smooth, bounded random displacement field (low-frequency
   sines, ``amplitude`` in the head's units): a different identity with the same topology.
 """
@@ -17,6 +20,7 @@ import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+TINY_MODEL = ROOT / "tests" / "fixtures" / "tiny_model" / "parley.onnx"
 HEADS = ("flame_template", "flame_registered")
 YUP_TO_ZUP = np.array([[1.0, 0, 0], [0, 0, -1.0], [0, 1.0, 0]])
 
@@ -39,6 +43,15 @@ def flame_dir():
     if not (path / "flame_template.ply").exists():
         pytest.skip(f"FLAME test heads not found in {path} (set PARLEY_FLAME_DIR); they are never shipped")
     return path
+
+
+@pytest.fixture(scope="session", params=["tiny", "exported"])
+def runtime_model_path(request, tmp_path_factory):
+    if request.param == "tiny":
+        return str(TINY_MODEL)
+    pytest.importorskip("torch")
+    from models.training.export import build_test_model
+    return build_test_model(tmp_path_factory.mktemp("model"))
 
 
 @pytest.fixture(scope="session")

@@ -25,10 +25,8 @@ def speechlike(seconds, sr, seed=0, channels=1):
 
 
 @pytest.fixture(scope="module")
-def model(tmp_path_factory):
-    pytest.importorskip("torch")
-    from models.training.export import build_test_model
-    return load_model(build_test_model(tmp_path_factory.mktemp("anim")))
+def model(runtime_model_path):
+    return load_model(runtime_model_path)
 
 
 @pytest.mark.parametrize("sr,fps,channels", [(16000, 50.0, 1), (22050, 23.976, 2), (48000, 29.97, 1), (44100, 24.0, 2)])

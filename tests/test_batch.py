@@ -171,3 +171,15 @@ def test_bad_arguments_exit_two(material, tmp_path):
                      "--out", str(scene_copy.parent), "--extension", str(STUB)])
     assert res.returncode == 2 and "would replace scene.blend" in res.stderr
     assert scene_copy.read_bytes() == before and sorted(p.name for p in scene_copy.parent.iterdir()) == ["scene.blend"]
+
+
+def test_runs_the_way_blenders_python_flag_runs_it(material, tmp_path):
+    """`blender --python scripts/batch.py` neither puts scripts/ on sys.path nor runs from the repository: the
+    entry script finds its package beside itself (and the workers, started through it, too)."""
+    out = tmp_path / "out"
+    res = run_batch(["--scene", str(material / "scene.blend"), "--object", "head", "--audio", str(material / "audio"),
+                     "--out", str(out), "--extension", str(STUB), "--jobs", "2"],
+                    like_blender_python=True, cwd=tmp_path)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert set(statuses(out).values()) == {"ok"}
+    assert sorted(dump_blend(out / "scene.blend")["actions"]) == ["line_00", "line_01", "line_02"]

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from batch_helpers import (CHROOT_BLENDER, REPO, chroot_skip_reason, dump_blend, manifest, run_batch, speechlike,
-                           statuses, write_wav)
+from batch_helpers import (CHROOT_BLENDER, REPO, chroot_skip_reason, dump_blend, manifest, require_bpy, run_batch,
+                           speechlike, statuses, write_wav)
 
 FLAME = Path(os.environ.get("PARLEY_FLAME_DIR", REPO / ".." / "shared" / "flame"))
 
@@ -138,6 +138,7 @@ def build_linux_zip(tmp_path, model_dir):
     builder = REPO / "scripts" / "build_extension.py"
     if not builder.is_file():
         pytest.skip("scripts/build_extension.py is not in this checkout yet")
+    require_bpy("building the extension zip (Blender's blender_ext.py)")
     dist = tmp_path / "dist"
     extra = ["--model-dir", str(model_dir)] if model_dir else []
     res = subprocess.run([sys.executable, str(builder), "--platforms", "linux-x64", "--out", str(dist), *extra],

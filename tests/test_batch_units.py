@@ -1,11 +1,11 @@
-"""bpy-free parts of scripts/batch.py: discovery, keys, sidecars, slicing, the summary table."""
-import importlib.util
+"""bpy-free parts of scripts/batch.py (scripts/parley_batch/plan.py): discovery, keys, sidecars, slicing, the summary
+table."""
+import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-spec = importlib.util.spec_from_file_location("parley_batch_script", REPO / "scripts" / "batch.py")
-batch = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(batch)
+sys.path.insert(0, str(REPO / "scripts"))
+from parley_batch import plan as batch  # noqa: E402
 
 
 def test_discover_folders_files_and_problems(tmp_path):

@@ -1,5 +1,6 @@
 """The evaluation harness end to end on a tiny synthetic held-out corpus (baselines only)."""
 import math
+import os
 
 import numpy as np
 import pytest
@@ -9,6 +10,7 @@ pytest.importorskip("pocketsphinx")
 
 from inference.arkit import RIG_NAMES  # noqa: E402
 from models.training import evaluate as E  # noqa: E402
+from models.training import evaluate_judge as judge  # noqa: E402
 from models.training.corpus import HELD_OUT_VOICES, PHONE_DTYPE, write_shard  # noqa: E402
 from models.training.style_axes import STYLE_NAMES  # noqa: E402
 from models.training.teacher import teach  # noqa: E402
@@ -41,27 +43,34 @@ PHONES = [(0.0, 0.3, "sil"), (0.3, 0.4, "M"), (0.4, 0.6, "AA1"), (0.6, 0.7, "P")
 
 
 def test_relative_loss_and_slider_rule():
-    assert E.relative_loss(0.9, 0.81, True) == pytest.approx(0.1)
-    assert E.relative_loss(0.9, 0.95, True) < 0
-    assert E.relative_loss(0.1, 0.2, False) == pytest.approx(1.0)
-    assert E.relative_loss(0.0, 0.1, False) == math.inf and E.relative_loss(0.0, 0.0, True) == 0.0
-    assert E.relative_loss(float("nan"), 0.5, True) == math.inf
+    assert judge.relative_loss(0.9, 0.81, True) == pytest.approx(0.1)
+    assert judge.relative_loss(0.9, 0.95, True) < 0
+    assert judge.relative_loss(0.1, 0.2, False) == pytest.approx(1.0)
+    assert judge.relative_loss(0.0, 0.1, False) == math.inf and judge.relative_loss(0.0, 0.0, True) == 0.0
+    assert judge.relative_loss(float("nan"), 0.5, True) == math.inf
     sweep = {"teacher": [0, 1, 2, 3, 4], "model": [0, 0.5, 1, 1.5, 2], "flat": [0, 0, 0, 0, 0.01]}
-    assert E.slider_ok(sweep, "model", True) == (True, 0.5)
-    assert not E.slider_ok(sweep, "flat", True)[0]          # monotonic but far too small
-    assert not E.slider_ok(sweep, "model", False)[0]         # wrong direction
+    assert judge.slider_ok(sweep, "model", True) == (True, 0.5)
+    assert not judge.slider_ok(sweep, "flat", True)[0]          # monotonic but far too small
+    assert not judge.slider_ok(sweep, "model", False)[0]         # wrong direction
 
 
-def test_evaluate_writes_report_and_small_plots(tmp_path):
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    corpus = tmp_path_factory.mktemp("corpus")
     voices = list(HELD_OUT_VOICES[:2]) + ["espeak:not-held-out"]
     for i, v in enumerate(voices):
         fake_shard(corpus / f"{i:07d}.npz", v, PHONES, seed=i)
+    return corpus
+
+
+def baselines_only(corpus, out):
+    return ["--model", "none", "--corpus", str(corpus), "--max-utts", "5", "--out", str(out),
+            "--conditions", "clean,telephone", "--style-utts", "1", "--blink-utts", "1", "--seeds", "2"]
+
+
+def test_evaluate_writes_report_and_small_plots(corpus, tmp_path):
     out = tmp_path / "out"
-    assert E.main(["--model", "none", "--corpus", str(corpus), "--max-utts", "5", "--out", str(out),
-                   "--conditions", "clean,telephone", "--style-utts", "1", "--blink-utts", "1",
-                   "--seeds", "2"]) == 0
+    assert E.main(baselines_only(corpus, out)) == 0
     report = (out / "EVAL_REPORT.md").read_text()
     assert "python -m models.training.evaluate" in report
     assert "espeak:not-held-out" not in report and f"{HELD_OUT_VOICES[0]} (1 utts)" in report
@@ -77,3 +86,22 @@ def test_evaluate_writes_report_and_small_plots(tmp_path):
     for name in ("eval_utterance.png", "eval_metrics.png", "eval_sliders.png"):
         size = (out / name).stat().st_size
         assert 1000 < size < 150_000, (name, size)
+
+
+def test_evaluate_returns_what_it_wrote(corpus, tmp_path):
+    """The results behind the report, without reading the Markdown back."""
+    out = tmp_path / "out"
+    ev = E.evaluate(baselines_only(corpus, out))
+    assert ev.report == str(out / "EVAL_REPORT.md") and (out / "EVAL_REPORT.md").is_file()
+    assert sorted(ev.lip_sync) == sorted((s, c) for s in ("jaw_flap", "rhubarb_like", "ceiling")
+                                         for c in ("clean", "telephone"))
+    ceiling = ev.lip_sync[("ceiling", "clean")]
+    assert (ceiling["bilabial"], ceiling["tuck"], ceiling["rounding"]) == (1.0, 1.0, 1.0)
+    assert ceiling["false"] == {"closed_vowel": 0.0, "tuck_elsewhere": 0.0}
+    assert ev.targets == [] and ev.style == []              # no model: nothing to judge
+    assert ev.info["voices"] == {HELD_OUT_VOICES[0]: 1, HELD_OUT_VOICES[1]: 1}
+    assert ev.info["conditions"] == ["clean", "telephone"] and set(ev.info["phone_acc"]) == {"clean", "telephone"}
+    assert set(ev.diversity) == {"teacher"} and all("teacher" in sw and "model" not in sw for sw in ev.sweeps.values())
+    assert [os.path.basename(p) for p, _ in ev.plots] == ["eval_utterance.png", "eval_metrics.png", "eval_sliders.png"]
+    report = (out / "EVAL_REPORT.md").read_text()
+    assert f"{ceiling['l1_all']:.4f}" in report                 # the numbers returned are the numbers written

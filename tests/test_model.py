@@ -12,10 +12,8 @@ from inference.model import DEFAULT_PATH, load_model
 
 
 @pytest.fixture(scope="module")
-def model_path(tmp_path_factory):
-    pytest.importorskip("torch")
-    from models.training.export import build_test_model
-    return build_test_model(tmp_path_factory.mktemp("model"))
+def model_path(runtime_model_path):
+    return runtime_model_path
 
 
 @pytest.fixture(scope="module")

@@ -151,7 +151,9 @@ def shard_duration(path):
     with zipfile.ZipFile(path) as z:
         with z.open("audio.npy") as f:
             version = np.lib.format.read_magic(f)
-            shape, _, _ = np.lib.format._read_array_header(f, version)
+            read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                           else np.lib.format.read_array_header_2_0)  # public API (numpy 2.4 dropped the private one)
+            shape, _, _ = read_header(f)
     return shape[0] / SR
 
 

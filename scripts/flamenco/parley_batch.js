@@ -5,8 +5,9 @@
 // Install: copy this file into the `scripts/` folder next to the flamenco-manager executable and
 // restart the Manager; "Parley Speech Batch" then appears in the Flamenco add-on's job types.
 // Submit from Blender with the head selected: the add-on lists the audio folder at submission
-// (setting `audio_files`), so the folder, the output folder and scripts/batch.py must be on storage
-// that every worker sees under the same path (or under Flamenco's two-way path variables).
+// (setting `audio_files`), so the folder, the output folder and scripts/batch.py (with the
+// scripts/parley_batch/ folder beside it) must be on storage that every worker sees under the same
+// path (or under Flamenco's two-way path variables).
 // Workers need Blender with the Parley extension installed, or `extension_dir` pointing at a copy.
 //
 // Tasks: the files are split into chunks of `files_per_task`; each chunk is one Blender task

@@ -1,0 +1,188 @@
+"""The training losses, one function per term, and their weights (``LossWeights``).
+
+Curves are in [0, 1]; every term is masked to the real clip. Why each term exists, what it fixed and how
+its weight was found: models/MODEL_CARD.md, "Training recipe". ``Trainer.losses`` (train.py) runs the
+network once and sums these terms.
+"""
+from dataclasses import dataclass, field, fields
+
+import torch
+
+from inference.arkit import RIG_NAMES
+
+
+def _flag(default, help_):
+    """A weight the command line can set: --NAME-weight (NAME with dashes)."""
+    return field(default=default, metadata={"help": help_})
+
+
+@dataclass(frozen=True)
+class LossWeights:
+    """Every term's weight. The ones with a flag are train.py's --closure-weight, --gesture-weight, ..."""
+    closure: float = _flag(12.0, "extra L1 on lips in /p b m/")
+    gesture: float = _flag(6.0, "extra L1 on the tuck in /f v/ and the rounding in /w uw ow/")
+    asym: float = _flag(4.0, "L1 on the left-minus-right difference of the paired curves")
+    gap: float = _flag(0.5, "hinge on the predicted lip gap where the teacher's lips are shut in /p b m/")
+    brow: float = _flag(0.2, "brow activity with prior noise against the teacher's")
+    upper_mean: float = _flag(2.0, "per-crop mean of the upper-face curves with prior noise against the teacher's")
+    tuck_hinge: float = _flag(0.5, "hinge on mouthRollLower where the teacher tucks the lower lip in /f v/")
+    roll_l1: float = _flag(1.0, "L1 on mouthRollLower on every frame (the tuck hinge's counterweight)")
+    lip: float = 2.0            # per-curve weight of mouth*, jaw*, eyeBlink* in the L1, cross-entropy and velocity
+    bce: float = 1.0
+    jitter: float = 0.1
+    phone: float = 0.2
+    vel: float = 4.0
+    gap_l1: float = 1.0         # L1 on the lip gap on every frame (the gap hinge's counterweight)
+    style: float = 0.5
+    kl_style: float = 1e-2
+    kl_noise: float = 1e-2
+
+
+def weight_flags():
+    """-> [(flag, field name, default, help)] for the weights the command line can set."""
+    return [(f"--{f.name.replace('_', '-')}-weight", f.name, f.default, f.metadata["help"])
+            for f in fields(LossWeights) if "help" in f.metadata]
+
+
+FREE_BITS_STYLE = 0.25  # nats per latent dimension that cost nothing (keeps the posteriors in use)
+FREE_BITS_NOISE = 0.1   # nats per noise dimension and step
+CLOSED_GAP = 0.02    # teacher lip gap (metrics.lip_gap units) below which a /p b m/ frame counts as shut
+TUCK_TEACHER = 0.30  # teacher mouthRollLower at or above which an /f v/ frame counts as tucked (metrics.TUCK_MIN)
+TUCK_HINGE = 0.35    # the prediction is pushed up to here there: a margin over the metric's threshold
+CLOSURE_CURVES = ("mouthClose", "mouthPress_L", "mouthPress_R", "mouthRollLower", "mouthRollUpper", "jawOpen",
+                  "mouthLowerDown_L", "mouthLowerDown_R", "mouthUpperUp_L", "mouthUpperUp_R")
+TUCK_CURVES = ("mouthRollLower", "mouthRollUpper", "mouthUpperUp_L", "mouthUpperUp_R", "jawOpen")
+ROUND_CURVES = ("mouthPucker", "mouthFunnel", "jawOpen")
+
+
+def curve_mask(names):
+    """1 for the curves of RIG_NAMES in ``names``, else 0."""
+    return torch.tensor([1.0 if n in names else 0.0 for n in RIG_NAMES])
+
+
+def masked_mean(x, weight):
+    """Sum of x * weight over the sum of weight (0 where nothing is weighted)."""
+    return (x * weight).sum() / weight.sum().clamp(min=1.0)
+
+
+def jitter_gap(pred, target, mask):
+    """Mean over crops of |log(jitter(pred) / jitter(target))|, jitter = mean |second difference| of the
+    curves [B,T,K] over the frames where mask [B,T] (and its two neighbours) is set: 0 when the prediction
+    is exactly as crisp as the teacher, whatever it does frame by frame."""
+    lm = (mask[:, 2:] * mask[:, 1:-1] * mask[:, :-2]).unsqueeze(-1)
+    n = lm.sum(dim=(1, 2)).clamp(min=1.0) * pred.shape[2]
+    j_p = (pred.diff(n=2, dim=1).abs() * lm).sum(dim=(1, 2)) / n
+    j_t = (target.diff(n=2, dim=1).abs() * lm).sum(dim=(1, 2)) / n
+    return (torch.log(j_p + 1e-4) - torch.log(j_t + 1e-4)).abs().mean()
+
+
+def lip_gap_t(curves, idx):
+    """metrics.lip_gap on a torch tensor [B,T,51] (idx: column of every curve it uses, by name)."""
+    c = lambda n: curves[:, :, idx[n]]
+    return (torch.relu(c("jawOpen") - c("mouthClose")) + 0.5 * (c("mouthLowerDown_L") + c("mouthLowerDown_R"))
+            + 0.5 * (c("mouthUpperUp_L") + c("mouthUpperUp_R")))
+
+
+def activity_gap(pred, target, mask):
+    """Mean over crops of |log(activity(pred) / activity(target))|, activity = summed temporal standard
+    deviation of the curves [B,T,K] over the frames where mask [B,T] is set (metrics.brow_activity per crop)."""
+    m = mask.unsqueeze(-1)
+    n = m.sum(dim=1).clamp(min=1.0)
+
+    def act(x):
+        mean = (x * m).sum(dim=1) / n
+        return torch.sqrt(((x - mean.unsqueeze(1)).pow(2) * m).sum(dim=1) / n + 1e-8).sum(dim=1)
+    return (torch.log(act(pred) + 1e-3) - torch.log(act(target) + 1e-3)).abs().mean()
+
+
+# ---------------------------------------------------------------- the terms
+# m: the frame mask [B,T,1]; denom: m.sum() * K, so the per-curve terms are means over frames and curves
+
+def l1_term(err, curve_w, m, denom):
+    """L1 on every curve (lips, jaw and blinks weighted LossWeights.lip)."""
+    return (err * curve_w * m).sum() / denom
+
+
+def bce_term(logits, target, curve_w, m, denom, weight):
+    """Cross-entropy on the logits with the teacher's value as a soft target: its gradient does not vanish
+    where the sigmoid saturates."""
+    bce = torch.nn.functional.binary_cross_entropy_with_logits(logits, target, reduction="none")
+    return (bce * curve_w * m).sum() / denom * weight
+
+
+def phone_term(phone_head, trunk, phone, context, weight):
+    """Auxiliary phone classification from the trunk (frames labelled -1 are ignored)."""
+    if not (phone >= 0).any():  # cross-entropy over no labelled frame at all would be NaN
+        return torch.zeros(())
+    logits = phone_head(trunk[:, :, context:context + phone.shape[1]])
+    return torch.nn.functional.cross_entropy(logits, phone, ignore_index=-1) * weight
+
+
+def velocity_term(pred, target, mask, curve_w, weight):
+    """L1 on the first differences, so the motion is as crisp or smooth as the teacher's."""
+    vm = (mask[:, 1:] * mask[:, :-1]).unsqueeze(-1)
+    diff = (pred.diff(dim=1) - target.diff(dim=1)).abs()
+    return (diff * curve_w * vm).sum() / (vm.sum() * pred.shape[2]) * weight
+
+
+def closure_term(err, bilabial, labiodental, rounded, weights, denom):
+    """Extra L1 on the closure curves in /p b m/ frames and on the tuck and rounding curves in /f v/ and
+    /w uw ow/ frames, normalised like the L1 term (by all frames, not by the gesture's)."""
+    closure = (err * (curve_mask(CLOSURE_CURVES) * weights.closure) * bilabial.unsqueeze(-1)).sum() / denom
+    if weights.gesture:
+        tuck_w, round_w = curve_mask(TUCK_CURVES) * weights.gesture, curve_mask(ROUND_CURVES) * weights.gesture
+        closure = closure + ((err * tuck_w * labiodental.unsqueeze(-1)).sum()
+                             + (err * round_w * rounded.unsqueeze(-1)).sum()) / denom
+    return closure
+
+
+def gap_hinge_term(gap_p, gap_t, bilabial, weight):
+    """Where the teacher's lips are shut in /p b m/, the predicted lip gap above CLOSED_GAP / 2."""
+    shut = bilabial * (gap_t <= CLOSED_GAP).float()
+    return masked_mean(torch.relu(gap_p - 0.5 * CLOSED_GAP), shut) * weight
+
+
+def gap_l1_term(gap_p, gap_t, mask, weight):
+    """L1 on the lip gap on every frame."""
+    return masked_mean((gap_p - gap_t).abs(), mask) * weight
+
+
+def tuck_hinge_term(roll_p, roll_t, labiodental, weight):
+    """Where the teacher tucks the lower lip in /f v/, the predicted roll below TUCK_HINGE."""
+    tucked = labiodental * (roll_t >= TUCK_TEACHER).float()
+    return masked_mean(torch.relu(TUCK_HINGE - roll_p), tucked) * weight
+
+
+def roll_l1_term(roll_p, roll_t, mask, weight):
+    """L1 on mouthRollLower on every frame."""
+    return masked_mean((roll_p - roll_t).abs(), mask) * weight
+
+
+def brow_term(up_p, up_t, brow_cols, mask, weight):
+    """Brow activity of the prior-noise take against the teacher's, per crop, in log space."""
+    return activity_gap(up_p[:, :, brow_cols], up_t[:, :, brow_cols], mask) * weight
+
+
+def upper_mean_term(up_p, up_t, m, weight):
+    """Per-crop mean of every upper-face curve of the prior-noise take against the teacher's."""
+    n = m.sum(dim=1).clamp(min=1.0)
+    return (((up_p - up_t) * m).sum(dim=1) / n).abs().mean() * weight
+
+
+def asym_term(pred, target, left_idx, right_idx, m, weight):
+    """L1 on the left-minus-right difference of the paired curves."""
+    d_p = pred[:, :, left_idx] - pred[:, :, right_idx]
+    d_t = target[:, :, left_idx] - target[:, :, right_idx]
+    return ((d_p - d_t).abs() * m).sum() / (m.sum() * len(left_idx)) * weight
+
+
+def style_term(named, style_true, axis_range, weight):
+    """L1 of the style encoder's named axes, normalised by each axis's range."""
+    return ((named - style_true).abs() / axis_range).mean() * weight
+
+
+def kl_term(mu, logvar, dims, free_bits, weight):
+    """KL to N(0, 1) in nats per latent dimension (mean over ``dims``), each free below ``free_bits``;
+    -> (weighted loss, the nats per dimension)."""
+    nats = (0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar)).mean(dim=dims)
+    return nats.clamp(min=free_bits).sum() * weight, nats

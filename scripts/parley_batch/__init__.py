@@ -1,0 +1,1 @@
+"""scripts/batch.py's code, in the order a batch runs: plan (no bpy), extension, scene, workers, merge, cli."""
