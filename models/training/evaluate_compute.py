@@ -7,9 +7,8 @@ import os
 
 import numpy as np
 
-from inference.take import take_columns
-
 from inference.arkit import RIG_NAMES
+from inference.take import take_columns
 
 from . import baselines as B
 from . import metrics as M
