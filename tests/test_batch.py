@@ -213,6 +213,9 @@ def test_dialogue_listens_to_the_partners_line_of_the_same_name(material, dialog
     jaw = [k[1] for k in scene["actions"]["line_00"]["curves"]['key_blocks["jawOpen"].value[0]']]
     assert len(jaw) == rows["line_00.wav"]["frames"] == 48  # ben's 2.0 s at 24 fps: the longer line
     assert max(jaw[:24]) > 0.1 and max(jaw[24:]) == 0.0    # speaking, then listening with still lips
+    two = tmp_path / "two"  # the partner's lines reach the workers too
+    assert run_batch([*args, "--out", str(two), "--jobs", "2"]).returncode == 1
+    assert dump_blend(two / "dialogue.blend") == scene
     # the partner's line is part of a file's key: a new line_01 from ben redoes line_01 only
     write_wav(dialogue / "line_01.wav", speechlike(0.6, seed=22))
     assert run_batch(args).returncode == 1
