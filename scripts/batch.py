@@ -1,7 +1,8 @@
 """Parley batch: animate a folder of speech with ``bpy.ops.parley.generate``, from a real Blender or bpy.
 
     blender --background SCENE.blend --python scripts/batch.py -- --object HEAD --audio PATH_OR_DIR [...] \
-        --out DIR [--mode shapekeys|cache|both] [--style NAME=VALUE ...] [--seed N] [--fps F] [--jobs J]
+        --out DIR [--mode shapekeys|cache|both] [--style NAME=VALUE ...] [--seed N] [--fps F] [--jobs J] \
+        [--dialogue OTHER:AUDIO_DIR]
     python scripts/batch.py --scene SCENE.blend --object HEAD --audio PATH_OR_DIR [...] --out DIR [...]
 
 Output in DIR, all named after the audio files:

@@ -50,15 +50,16 @@ def speechlike(seconds, seed, rate=16000):
     return 0.3 * voice * syllables + 0.01 * rng.standard_normal(t.size)
 
 
-def make_scene(path, blender="bpy"):
-    """A saved .blend with a mesh object named 'head' (a sphere: the stand-in extension rigs anything).
+def make_scene(path, blender="bpy", extra=""):
+    """A saved .blend with a mesh object named 'head' (a sphere: the stand-in extension rigs anything);
+    extra: Python statements run before saving (``head`` is the sphere).
 
     blender="chroot" saves it with Debian's Blender 4.3: files saved by bpy 5.0 do not open in 4.3.
     """
     code = ("import bpy; bpy.ops.wm.read_factory_settings(use_empty=True);"
             "bpy.ops.mesh.primitive_uv_sphere_add(segments=24, ring_count=12);"
-            "bpy.context.active_object.name = 'head';"
-            f"bpy.ops.wm.save_as_mainfile(filepath={str(path)!r})")
+            "head = bpy.context.active_object; head.name = 'head';"
+            + (f"{extra};" if extra else "") + f"bpy.ops.wm.save_as_mainfile(filepath={str(path)!r})")
     if blender == "chroot":
         cmd = ["bash", str(CHROOT_BLENDER), "--background", "--factory-startup", "--python-expr", code]
     else:
@@ -108,7 +109,8 @@ for a in bpy.data.actions:
     for fc in fcurves(a):
         pts = [[*k.co, *k.handle_left, *k.handle_right, k.interpolation] for k in fc.keyframe_points]
         curves[f"{fc.data_path}[{fc.array_index}]"] = pts
-    out["actions"][a.name] = {"curves": curves, "fake_user": a.use_fake_user}
+    out["actions"][a.name] = {"curves": curves, "fake_user": a.use_fake_user,
+                              "props": {k: a[k] for k in a.keys() if isinstance(a[k], (str, int, float))}}
 head = bpy.data.objects["head"]
 key = head.data.shape_keys
 ad = key.animation_data if key else None

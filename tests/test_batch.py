@@ -183,3 +183,68 @@ def test_runs_the_way_blenders_python_flag_runs_it(material, tmp_path):
     assert res.returncode == 0, res.stdout + res.stderr
     assert set(statuses(out).values()) == {"ok"}
     assert sorted(dump_blend(out / "scene.blend")["actions"]) == ["line_00", "line_01", "line_02"]
+
+
+@pytest.fixture(scope="module")
+def dialogue(material):
+    """A scene with a partner 'ben' beside the head, and ben's lines: line_00 longer than the head's (2.0 s
+    against 1.0 s), line_01 shorter, no line_02."""
+    make_scene(material / "dialogue.blend",
+               extra="ben = bpy.data.objects.new('ben', None); bpy.context.scene.collection.objects.link(ben)")
+    ben = material / "ben"
+    ben.mkdir()
+    write_wav(ben / "line_00.wav", speechlike(2.0, seed=20))
+    write_wav(ben / "line_01.wav", speechlike(0.5, seed=21))
+    return ben
+
+
+def test_dialogue_listens_to_the_partners_line_of_the_same_name(material, dialogue, tmp_path):
+    out = tmp_path / "out"
+    args = ["--scene", str(material / "dialogue.blend"), "--object", "head", "--audio", str(material / "audio"),
+            "--out", str(out), "--extension", str(STUB), "--dialogue", f"ben:{dialogue}"]
+    res = run_batch(args)
+    assert res.returncode == 1, res.stdout + res.stderr
+    assert statuses(out) == {"line_00.wav": "ok", "line_01.wav": "ok", "line_02.wav": "FAILED"}
+    rows = {f["file"]: f for f in manifest(out)["files"]}
+    assert f"no line named line_02 in {dialogue}" in rows["line_02.wav"]["message"]
+    scene = dump_blend(out / "dialogue.blend")  # named after the scene
+    for name in ("line_00", "line_01"):  # each heard its partner's line and looked at ben
+        assert scene["actions"][name]["props"] == {"heard": f"{name}.wav", "look_at": "ben"}
+    jaw = [k[1] for k in scene["actions"]["line_00"]["curves"]['key_blocks["jawOpen"].value[0]']]
+    assert len(jaw) == rows["line_00.wav"]["frames"] == 48  # ben's 2.0 s at 24 fps: the longer line
+    assert max(jaw[:24]) > 0.1 and max(jaw[24:]) == 0.0    # speaking, then listening with still lips
+    two = tmp_path / "two"  # the partner's lines reach the workers too
+    assert run_batch([*args, "--out", str(two), "--jobs", "2"]).returncode == 1
+    assert dump_blend(two / "dialogue.blend") == scene
+    # the partner's line is part of a file's key: a new line_01 from ben redoes line_01 only
+    write_wav(dialogue / "line_01.wav", speechlike(0.6, seed=22))
+    assert run_batch(args).returncode == 1
+    assert statuses(out) == {"line_00.wav": "up to date", "line_01.wav": "ok", "line_02.wav": "FAILED"}
+    for spec, says in (("nobody:" + str(dialogue), "no object named 'nobody'"),
+                       ("head:" + str(dialogue), "is the head itself"), ("ben", "takes OTHER_OBJECT:AUDIO_DIR")):
+        res = run_batch([*args[:-1], spec, "--out", str(tmp_path / "bad")])
+        assert res.returncode == 2 and says in res.stderr, res.stderr
+    assert not (tmp_path / "bad").exists()
+
+
+def test_head_motion_stays_out_of_a_batch_unless_baked(material, tmp_path):
+    """A take's part keeps the face's Action only: the head bone's (the stand-in's second Action) would fail
+    every file. The batch turns head motion off with a line, refuses it asked for, and keeps it in mode cache
+    for a head without an armature of its own (baked into the .pc2)."""
+    res = batch(material, tmp_path / "keys")
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "mode shapekeys: head motion off" in res.stdout
+    assert sorted(dump_blend(tmp_path / "keys" / "scene.blend")["actions"]) == ["line_00", "line_01", "line_02"]
+    res = batch(material, tmp_path / "asked", "--mode", "both", "--option", "head_motion=1")
+    assert res.returncode == 2 and "use --mode cache, or head_motion=0" in res.stderr, res.stderr
+    res = batch(material, tmp_path / "cache", "--mode", "cache", "--option", "head_motion=1")
+    assert res.returncode == 0 and "head motion off" not in res.stdout, res.stdout + res.stderr
+    # a character turned by its own armature: its bone's Action would be lost in every mode
+    make_scene(material / "character.blend", extra="arm = bpy.data.objects.new('rig', bpy.data.armatures.new('rig'));"
+                                                   "bpy.context.scene.collection.objects.link(arm); head.parent = arm")
+    own = ["--scene", str(material / "character.blend"), "--object", "head", "--audio", str(material / "audio"),
+           "--extension", str(STUB), "--mode", "cache"]
+    res = run_batch([*own, "--out", str(tmp_path / "own")])
+    assert res.returncode == 0 and "mode cache: head motion off (rig's head bone's Action" in res.stdout, res.stdout
+    res = run_batch([*own, "--out", str(tmp_path / "own2"), "--option", "head_motion=0.5"])
+    assert res.returncode == 2 and "not rig's head bone's; use head_motion=0" in res.stderr, res.stderr

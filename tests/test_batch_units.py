@@ -3,6 +3,8 @@ table."""
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "scripts"))
 from parley_batch import plan as batch  # noqa: E402
@@ -98,3 +100,16 @@ def test_dialogue_partner_line_is_the_file_of_the_same_name(tmp_path):
     assert batch.partner_line(tmp_path, "line_01") == tmp_path / "line_01.flac"
     assert batch.partner_line(tmp_path, "line_02") == tmp_path / "line_02.WAV"
     assert batch.partner_line(tmp_path, "line_03") is None
+    (tmp_path / "line_01.wav").write_bytes(b"data")  # two of one name: the .wav first, whatever the order on disk
+    assert batch.partner_line(tmp_path, "line_01") == tmp_path / "line_01.wav"
+
+
+def test_dialogue_spec(tmp_path):
+    assert batch.dialogue_spec(None) is None
+    assert batch.dialogue_spec(f"ben:{tmp_path}") == ("ben", tmp_path)
+    for bad, says in (("ben", "takes OTHER_OBJECT:AUDIO_DIR"), (f":{tmp_path}", "takes OTHER_OBJECT:AUDIO_DIR"),
+                      ("ben:", "takes OTHER_OBJECT:AUDIO_DIR"), (f"ben:{tmp_path / 'gone'}", "is not a folder")):
+        with pytest.raises(batch.UsageError, match=says):
+            batch.dialogue_spec(bad)
+    args = batch.parse_args(["--object", "h", "--audio", "a", "--out", "o", "--dialogue", "ben:lines"])
+    assert args.dialogue == "ben:lines"

@@ -6,13 +6,14 @@ import time
 import traceback
 from pathlib import Path
 
-from .extension import (bpy_module_mode, extension_identity, generate_kwargs, head_hash, load_extension,
+from .extension import (bpy_module_mode, extension_identity, generate_kwargs, head_hash, life_kwargs, load_extension,
                         operator_properties)
 from .merge import BatchRun, run_and_merge
-from .plan import (AUDIO_EXTENSIONS, PREFIX, WORK, UsageError, audio_duration, discover, file_key, pairs,
-                   parse_args, script_argv, up_to_date)
+from .plan import (AUDIO_EXTENSIONS, PREFIX, WORK, UsageError, audio_duration, dialogue_spec, discover, file_key,
+                   pairs, parse_args, partner_line, script_argv, sha256_file, up_to_date)
 from .scene import ensure_rig, has_animation
 from .workers import worker_main
+
 
 def open_scene(args, out):
     """Open --scene (or use Blender's open file); -> its path. Refuses an --out that would replace it."""
@@ -40,7 +41,7 @@ def head_object(name, scene_path):
 
 
 def operator_kwargs(args, obj, style, options):
-    kwargs = generate_kwargs(style, options)
+    kwargs = life_kwargs(generate_kwargs(style, options), args.mode, obj)
     if has_animation(obj) and "existing" in operator_properties() and "existing" not in kwargs:
         # the operator's default (STOP) would refuse every file; each take is made beside the old animation
         kwargs["existing"] = "KEEP"
@@ -48,8 +49,38 @@ def operator_kwargs(args, obj, style, options):
     return kwargs
 
 
-def plan_files(args, out, settings):
-    """-> (inputs, ignored, rows, todo): rows holds the files that failed already or are up to date."""
+def dialogue_partner(spec, obj, kwargs):
+    """--dialogue OTHER:AUDIO_DIR -> the folder of OTHER's lines (None without it); sets look_at=OTHER unless given."""
+    import bpy
+    parsed = dialogue_spec(spec)
+    if parsed is None:
+        return None
+    other, folder = parsed
+    if bpy.data.objects.get(other) is None:
+        raise UsageError(f"--dialogue: no object named {other!r} in the scene")
+    if other == obj.name:
+        raise UsageError(f"--dialogue: {other} is the head itself; name the other character")
+    if "listen_audio" not in operator_properties():
+        raise UsageError("--dialogue: this extension's bpy.ops.parley.generate has no listen_audio; update Parley")
+    if "listen_audio" in kwargs:
+        raise UsageError("--dialogue gives each file its own listen_audio: drop --option listen_audio")
+    kwargs.setdefault("look_at", other)
+    return folder
+
+
+def listen_fields(partner, path, settings):
+    """-> (the settings a file's key covers, its row's extra fields), or a message when OTHER has no such line."""
+    if partner is None:
+        return settings, {}
+    line = partner_line(partner, path.stem)
+    if line is None:
+        return f"--dialogue: no line named {path.stem} in {partner}", None
+    return {**settings, "listen": sha256_file(line).hexdigest()}, {"listen_audio": str(line)}
+
+
+def plan_files(args, out, settings, partner=None):
+    """-> (inputs, ignored, rows, todo): rows holds the files that failed already or are up to date;
+    partner: the folder of a dialogue partner's lines (each file listens to the one of its name)."""
     inputs, ignored = discover(args.audio)
     if not inputs:
         raise UsageError(f"no audio files ({', '.join(AUDIO_EXTENSIONS)}) in {' '.join(args.audio)}")
@@ -59,7 +90,11 @@ def plan_files(args, out, settings):
         if problem:
             rows[name] = {**row, "status": "FAILED", "message": problem}
             continue
-        row.update(key=file_key(path, settings), size=path.stat().st_size)
+        keyed, extra = listen_fields(partner, path, settings)
+        if extra is None:
+            rows[name] = {**row, "status": "FAILED", "message": keyed}
+            continue
+        row.update(key=file_key(path, keyed), size=path.stat().st_size, **extra)
         known = None if args.force else up_to_date(out, name, row["key"])
         if known:
             rows[name] = {**row, **{k: known.get(k) for k in ("duration", "frames")},
@@ -86,6 +121,7 @@ def main(argv, started=None):
     timing = {"script_start": started or time.time(), "extension_loaded": time.time()}
     obj = head_object(args.object, scene_path)
     kwargs = operator_kwargs(args, obj, style, options)
+    partner = dialogue_partner(args.dialogue, obj, kwargs)
     scene = bpy.context.scene
     if args.fps:
         scene.render.fps = max(1, round(args.fps))
@@ -94,7 +130,7 @@ def main(argv, started=None):
     settings = {"object": args.object, "mode": args.mode, "seed": args.seed, "start_frame": start_frame,
                 "fps": scene.render.fps / scene.render.fps_base, "kwargs": kwargs, "head": head_hash(obj),
                 "extension": extension_identity(source), "blender": bpy.app.version_string}
-    inputs, ignored, rows, todo = plan_files(args, out, settings)
+    inputs, ignored, rows, todo = plan_files(args, out, settings, partner)
 
     out.mkdir(parents=True, exist_ok=True)
     ensure_rig(obj, args.mode)

@@ -4,7 +4,7 @@ import os
 import sys
 from pathlib import Path
 
-from .plan import UsageError, sha256_file
+from .plan import PREFIX, UsageError, sha256_file
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -133,3 +133,34 @@ def generate_kwargs(style, options):
         kwargs[name] = coerce(props[name], text, "--option")
     return kwargs
 
+
+
+def own_armature(obj):
+    """The character's own armature (an Armature modifier's object or an armature parent; not one Parley built)."""
+    owner = "parley_head_of"  # = operators._head_bone.OWNER
+    for mod in obj.modifiers:
+        if mod.type == "ARMATURE" and mod.object is not None and owner not in mod.object.keys():
+            return mod.object
+    parent = obj.parent
+    return parent if parent is not None and parent.type == "ARMATURE" and owner not in parent.keys() else None
+
+
+def life_kwargs(kwargs, mode, obj):
+    """Head motion in a batch: a file's part keeps the face's Action only, so a head that turns through a bone's
+    Action (a FLAME head in shapekeys/both, a character's own head bone in every mode) gets head_motion=0 with a
+    line, and an explicit head_motion > 0 is refused. A FLAME head in mode cache has it baked into the .pc2."""
+    if "head_motion" not in operator_properties():
+        return kwargs
+    arm = own_armature(obj)
+    if mode == "cache" and arm is None and not kwargs.get("head_bone"):
+        return kwargs
+    where = f"{arm.name}'s head bone" if arm is not None else "its bone"
+    if "head_motion" not in kwargs:
+        kwargs["head_motion"] = 0.0
+        print(f"{PREFIX} mode {mode}: head motion off ({where}'s Action does not travel in the part files"
+              + ("" if arm is not None or kwargs.get("head_bone") else "; --mode cache bakes it into the .pc2") + ")")
+    elif kwargs["head_motion"] > 0:
+        fix = "--mode cache, or " if arm is None and not kwargs.get("head_bone") else ""
+        raise UsageError(f"--option head_motion={kwargs['head_motion']:g}: a batch keeps the face's Action only, "
+                         f"not {where}'s; use {fix}head_motion=0")
+    return kwargs

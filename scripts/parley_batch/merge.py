@@ -56,6 +56,7 @@ def run_and_merge(run):
     for r in ordered:
         r.pop("path", None)
         r.pop("size", None)
+        r.pop("listen_audio", None)
         r["file"] = Path(r["file"]).name
     print(summary_table(ordered, run.out))
     failed = any(r["status"] == "FAILED" for r in ordered)

@@ -35,6 +35,10 @@ def parse_args(argv):
     p.add_argument("--option", nargs="+", action="extend", default=[], metavar="NAME=VALUE",
                    help="any other property of bpy.ops.parley.generate")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--dialogue", metavar="OTHER:AUDIO_DIR",
+                   help="dialogue: each file's character also listens to OTHER's line of the same name in AUDIO_DIR "
+                        "(nods, blinks, no lip motion while OTHER speaks) and looks at OTHER; run again with the "
+                        "roles swapped for OTHER's side")
     p.add_argument("--fps", type=float, help="scene frame rate (default: the scene's)")
     p.add_argument("--start-frame", type=int, help="first frame of each take (default: the scene's start)")
     p.add_argument("--jobs", type=int, default=1, help="worker processes, each with its own Blender")
@@ -63,6 +67,26 @@ def pairs(items, flag):
         out[name.strip()] = value.strip()
     return out
 
+
+def dialogue_spec(spec):
+    """--dialogue OTHER:AUDIO_DIR -> (OTHER, the folder), or None without it."""
+    if not spec:
+        return None
+    other, sep, folder = spec.partition(":")
+    if not sep or not other or not folder:
+        raise UsageError(f"--dialogue takes OTHER_OBJECT:AUDIO_DIR, got {spec!r}")
+    path = Path(folder).expanduser().absolute()
+    if not path.is_dir():
+        raise UsageError(f"--dialogue: {folder} is not a folder")
+    return other, path
+
+
+def partner_line(folder, name):
+    """OTHER's audio of the same name (any supported extension, any case; .wav before .flac ... when there are
+    several), or None."""
+    found = [c for c in folder.iterdir() if c.stem == name and c.suffix.lower() in AUDIO_EXTENSIONS and c.is_file()]
+    found.sort(key=lambda c: (AUDIO_EXTENSIONS.index(c.suffix.lower()), c.name))
+    return found[0] if found else None
 
 
 def discover(paths):

@@ -171,9 +171,10 @@ def animate_one(job, entry, kwargs):
         for o in bpy.context.view_layer.objects:
             o.select_set(o == obj)
         bpy.context.view_layer.objects.active = obj
+        heard = {"listen_audio": entry["listen_audio"]} if entry.get("listen_audio") else {}  # --dialogue
         try:
             ret = bpy.ops.parley.generate(audio_path=entry["path"], mode=MODES[mode], seed=job["seed"],
-                                          start_frame=job["start_frame"], **kwargs)
+                                          start_frame=job["start_frame"], **kwargs, **heard)
         except RuntimeError as exc:  # the operator's self.report({'ERROR'}, ...) arrives here
             raise FileFailed(str(exc).replace("Error: ", "", 1).strip().splitlines()[0]) from None
         if "FINISHED" not in ret:

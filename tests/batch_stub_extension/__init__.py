@@ -1,9 +1,12 @@
 """A stand-in for Parley's extension with the same operator contract, for testing scripts/batch.py.
 
-``parley.generate(audio_path, mode, seed, start_frame, smile)`` on the active mesh: reads a .wav with
-the standard library, refuses missing, unreadable and silent audio the way the real operator does
-(report ERROR + CANCELLED), keys jawOpen from the loudness per frame (plus seeded noise) into a new
-Action, and/or writes ``//parley/<stem>.pc2`` with a Mesh Cache modifier. Fast and deterministic, so
+``parley.generate(audio_path, mode, seed, start_frame, smile, head_motion, listen_audio, look_at)`` on the
+active mesh: reads a .wav with the standard library, refuses missing, unreadable and silent audio the way the
+real operator does (report ERROR + CANCELLED), keys jawOpen from the loudness per frame (plus seeded noise)
+into a new Action, and/or writes ``//parley/<stem>.pc2`` with a Mesh Cache modifier. Like the real one,
+head motion (on by default) with shape keys makes a second Action (the real one's is on a head bone), and a
+heard line (``listen_audio``) makes the take as long as the longer line, lips still past its own; the Action
+records what it heard and looked at (custom properties ``heard``, ``look_at``). Fast and deterministic, so
 the batch tests check orchestration (failures, merging, resuming) in seconds; tests/test_batch_real.py
 runs the real extension.
 """
@@ -66,6 +69,9 @@ class PARLEY_OT_generate(bpy.types.Operator):
     seed: bpy.props.IntProperty(default=0)
     start_frame: bpy.props.IntProperty(default=1)
     style_smile: bpy.props.FloatProperty(default=0.0, min=-1.0, max=1.0)
+    head_motion: bpy.props.FloatProperty(default=1.0, min=0.0, max=2.0)
+    listen_audio: bpy.props.StringProperty(subtype="FILE_PATH")
+    look_at: bpy.props.StringProperty()
 
     def execute(self, context):
         obj = context.active_object
@@ -86,13 +92,21 @@ class PARLEY_OT_generate(bpy.types.Operator):
         if pcm.size == 0 or np.abs(pcm).max() < 1e-3:
             self.report({"ERROR"}, f"{os.path.basename(path)} is silent: nothing to animate")
             return {"CANCELLED"}
+        if self.look_at and self.look_at not in bpy.data.objects:
+            self.report({"ERROR"}, f"Look at: there is no object '{self.look_at}'; pick one or clear the field")
+            return {"CANCELLED"}
         fps = context.scene.render.fps / context.scene.render.fps_base
-        frames = max(1, int(np.ceil(len(pcm) / rate * fps)))
+        own = max(1, int(np.ceil(len(pcm) / rate * fps)))
+        heard = len(read_wav(bpy.path.abspath(self.listen_audio))[0]) if self.listen_audio else 0
+        frames = max(own, int(np.ceil(heard / rate * fps)))
+        if frames > own:  # the heard line is longer: the take goes on, silent
+            pcm = np.concatenate([pcm, np.zeros(int(np.ceil(frames * rate / fps)) - len(pcm))])
         edges = np.linspace(0, len(pcm), frames + 1).astype(int)
         loud = np.array([np.sqrt(np.mean(pcm[a:b] ** 2)) if b > a else 0.0 for a, b in zip(edges, edges[1:])])
         rng = np.random.default_rng(self.seed)
         weights = np.stack([np.clip(loud * 4 + 0.05 * rng.standard_normal(frames), 0, 1),
                             np.clip(self.style_smile + 0.02 * rng.standard_normal(frames), 0, 1)], 1)
+        weights[own:, 0] = 0.0  # listening: lips still
         stem = os.path.splitext(os.path.basename(path))[0]
         co = ensure_keys(obj)
         key = obj.data.shape_keys
@@ -105,6 +119,11 @@ class PARLEY_OT_generate(bpy.types.Operator):
                 for f in range(frames):
                     kb.value = float(weights[f, k])
                     kb.keyframe_insert("value", frame=self.start_frame + f)
+            action["heard"] = os.path.basename(self.listen_audio)
+            action["look_at"] = self.look_at
+            if self.head_motion > 0:
+                head = bpy.data.actions.new(f"parley_{stem} head")  # the real one keys it on a head bone
+                head.use_fake_user = True
         if self.mode in ("MESH_CACHE", "BOTH"):
             if not bpy.data.filepath:
                 self.report({"ERROR"}, "save the .blend first: the cache goes to //parley/")
