@@ -129,13 +129,14 @@ def corpus(tmp_path_factory):
     real = tmp_path_factory.mktemp("real_cs")
     fake_shard(real / "a.npz", "real:statue", "cs", "real", split="dev", seed=5)
     fake_shard(real / "b.npz", "real:fish", "cs", "real", split="train", seed=6)
+    fake_shard(real / "c.npz", "real:pm", "en", "real", split="dev", ipa=False, seed=7)
     return tts, real
 
 
 def test_held_out_selection(corpus):
     tts, real = corpus
     groups = L.held_out_shards([str(tts), str(real)], None, 12)
-    assert sorted(groups) == [("cs", "real"), ("fr", "tts"), ("pl", "tts")]
+    assert sorted(groups) == [("cs", "real"), ("en", "real"), ("fr", "tts"), ("pl", "tts")]
     assert [p.split("/")[-1] for p in groups[("fr", "tts")]] == ["0000000.npz"]
     assert [p.split("/")[-1] for p in groups[("cs", "real")]] == ["a.npz"]
     assert len(groups[("pl", "tts")]) == 2 and len(L.held_out_shards([str(tts)], None, 1)[("pl", "tts")]) == 1
@@ -146,13 +147,18 @@ def test_evaluate_end_to_end(corpus, tmp_path):
     tts, real = corpus
     ev = L.evaluate(["--model", str(TINY_MODEL), "--corpus", str(tts), "--corpus", str(real),
                      "--max-utts-per-lang", "4", "--out", str(tmp_path)], log=lambda *a, **k: None)
-    assert set(ev.results) == {("cs", "real"), ("fr", "tts"), ("pl", "tts"), ("all", "tts"), ("all", "real")}
+    assert set(ev.results) == {("cs", "real"), ("en", "real"), ("fr", "tts"), ("pl", "tts"), ("all", "tts"),
+                               ("all", "real")}
     teacher, flap = ev.results[("fr", "tts")]["teacher"], ev.results[("fr", "tts")]["jaw_flap"]
     assert teacher["closure"] == 1.0 and teacher["tuck"] == 1.0 and teacher["rounding_auc"] > 0.95
     assert teacher["opening_rank"] > 0.9 and teacher["lag"] == pytest.approx(0.0, abs=1.0)
     assert flap["tuck"] == 0.0 and flap["rounding_auc"] == 0.5
     assert ev.results[("all", "tts")]["teacher"]["n_closure"] == 3 * teacher["n_closure"]
     assert ev.info["groups"][("pl", "tts")]["classes"] == "arpabet+ipa"
+    # English real speech is measured, but the real-speech targets (and the pooled real row) are non-English
+    pooled, cs = ev.results[("all", "real")]["teacher"], ev.results[("cs", "real")]["teacher"]
+    assert (pooled["n_closure"], pooled["n_vowels"]) == (cs["n_closure"], cs["n_vowels"])
+    assert not [v for v in ev.verdicts if v[0] == "en"]
     checks = {(lang, src, chk): ok for lang, src, chk, _, _, ok in ev.verdicts}
     assert ("fr", "tts", "rounding_auc") in checks and ("every", "real", "closure (lowest language)") in checks
     assert ev.info["version"] == "0.0-test" and set(ev.failed) <= {k[:2] for k in checks}

@@ -1,7 +1,7 @@
 """Per-language evaluation, render: ``LANG_EVAL_REPORT.md`` from what ``evaluate_lang`` measured."""
 import math
 
-from .evaluate_lang import REAL_MIN_CLOSURE, SYSTEM_LABEL, SYSTEMS, TARGETS
+from .evaluate_lang import FEW_UTTS, REAL_MIN_CLOSURE, REAL_TARGET_EXCLUDES, SYSTEMS, TARGETS
 
 CHECK_LABEL = {"closure": "closures", "rounding_auc": "rounding AUC", "opening_rank": "opening rank",
                "closure (lowest language)": "closures, lowest language"}
@@ -53,10 +53,12 @@ def counts_table(results, info):
         t = res["teacher"]
         g = info["groups"].get((lang, source))
         if g:
-            voices, minutes, via = ", ".join(f"{v} ({n})" for v, n in sorted(g["voices"].items())), g["minutes"], g["classes"]
+            voices = ", ".join(f"{v} ({n})" for v, n in sorted(g["voices"].items()))
+            minutes, via = g["minutes"], g["classes"]
         else:
             voices, via = "(pooled)", "-"
-            minutes = sum(x["minutes"] for k, x in info["groups"].items() if k[1] == source)
+            minutes = sum(x["minutes"] for k, x in info["groups"].items()
+                          if k[1] == source and not (source == "real" and k[0] in REAL_TARGET_EXCLUDES))
         lines.append(f"| {language_name(lang)} | {source} | {voices} | {minutes:.1f} | {via} | {t['n_closure']} | "
                      f"{t['n_tuck']} | {t['n_rounded']} / {t['n_unrounded']} | {t['n_vowels']} "
                      f"({t['n_vowel_classes']}) | {side_by_side(res, 'open_gap', 'gap')} |")
@@ -73,6 +75,20 @@ def verdict_table(verdicts):
     return lines
 
 
+def excluded(source):
+    return f" (without {', '.join(REAL_TARGET_EXCLUDES)})" if source == "real" and REAL_TARGET_EXCLUDES else ""
+
+
+def caveats(info):
+    few = [f"{lang}/{src} {g['utts']}" for (lang, src), g in sorted(info["groups"].items()) if g["utts"] < FEW_UTTS]
+    lines = [f"Few held-out utterances (under {FEW_UTTS}; a rate moves by a whole interval's share): "
+             f"{', '.join(few)}."] if few else []
+    if any(src == "real" and lang in REAL_TARGET_EXCLUDES for lang, src in info["groups"]):
+        lines.append(f"Real speech in {', '.join(REAL_TARGET_EXCLUDES)} is measured for comparison but neither judged "
+                     "against the real non-English targets nor pooled into the real row.")
+    return lines
+
+
 def summary(results, verdicts, info):
     parts = []
     for source in ("tts", "real"):
@@ -80,9 +96,9 @@ def summary(results, verdicts, info):
         if res:
             langs = sorted({v[0] for v in verdicts if v[1] == source and v[0] != "every"})
             ok = [lang for lang in langs if all(v[-1] for v in verdicts if v[0] == lang and v[1] == source)]
-            parts.append(f"{source}, all held-out {source} pooled: closures {fmt(res['closure'], 'pct')}, tucks "
-                         f"{fmt(res['tuck'], 'pct')}, rounding AUC {fmt(res['rounding_auc'], 'auc')}, opening rank "
-                         f"{fmt(res['opening_rank'], 'rho')}, lag {fmt(res['lag'], 'ms')} ms; "
+            parts.append(f"{source}, all held-out {source} pooled{excluded(source)}: closures "
+                         f"{fmt(res['closure'], 'pct')}, tucks {fmt(res['tuck'], 'pct')}, rounding AUC "
+                         f"{fmt(res['rounding_auc'], 'auc')}, opening rank {fmt(res['opening_rank'], 'rho')}, lag {fmt(res['lag'], 'ms')} ms; "
                          f"{len(ok)} of {len(langs)} languages meet every target")
     return f"**Summary** (model {info['version']}): " + ("; ".join(parts) if parts else "no model run") + "."
 
@@ -117,7 +133,7 @@ def write_report(path, results, verdicts, info):
         "classes' height (close 1, mid 2, open 3; ɐ open); **lag** = peak of the pooled lip-curve "
         "cross-correlation with the teacher, + = late (the teacher's own is 0 by construction); **rounding rate** = "
         "metrics.rounding on rounded monophthongs (pucker + funnel >= 0.4 and 0.2 above the utterance median).",
-        "", "## Per language", "", *main_table(results), "",
+        "", "## Per language", "", *main_table(results), "", *caveats(info), "",
         "## Tokens scored", "", *counts_table(results, info), "",
         "## Targets (issue 15)", "",
         f"Held-out TTS voices per language: closures >= {100 * tts['closure']:.0f}%, rounding AUC >= "
