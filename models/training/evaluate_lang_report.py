@@ -80,12 +80,14 @@ def excluded(source):
 
 
 def caveats(info):
+    """Paragraphs (each followed by a blank line) on what limits the numbers."""
     few = [f"{lang}/{src} {g['utts']}" for (lang, src), g in sorted(info["groups"].items()) if g["utts"] < FEW_UTTS]
-    lines = [f"Few held-out utterances (under {FEW_UTTS}; a rate moves by a whole interval's share): "
-             f"{', '.join(few)}."] if few else []
+    lines = []
+    if few:
+        lines += [f"Few held-out utterances (under {FEW_UTTS}; one interval moves a rate a lot): {', '.join(few)}.", ""]
     if any(src == "real" and lang in REAL_TARGET_EXCLUDES for lang, src in info["groups"]):
-        lines.append(f"Real speech in {', '.join(REAL_TARGET_EXCLUDES)} is measured for comparison but neither judged "
-                     "against the real non-English targets nor pooled into the real row.")
+        lines += [f"Real speech in {', '.join(REAL_TARGET_EXCLUDES)} is measured for comparison but neither judged "
+                  "against the real non-English targets nor pooled into the real row.", ""]
     return lines
 
 
@@ -98,8 +100,8 @@ def summary(results, verdicts, info):
             ok = [lang for lang in langs if all(v[-1] for v in verdicts if v[0] == lang and v[1] == source)]
             parts.append(f"{source}, all held-out {source} pooled{excluded(source)}: closures "
                          f"{fmt(res['closure'], 'pct')}, tucks {fmt(res['tuck'], 'pct')}, rounding AUC "
-                         f"{fmt(res['rounding_auc'], 'auc')}, opening rank {fmt(res['opening_rank'], 'rho')}, lag {fmt(res['lag'], 'ms')} ms; "
-                         f"{len(ok)} of {len(langs)} languages meet every target")
+                         f"{fmt(res['rounding_auc'], 'auc')}, opening rank {fmt(res['opening_rank'], 'rho')}, "
+                         f"lag {fmt(res['lag'], 'ms')} ms; {len(ok)} of {len(langs)} languages meet every target")
     return f"**Summary** (model {info['version']}): " + ("; ".join(parts) if parts else "no model run") + "."
 
 
@@ -133,7 +135,7 @@ def write_report(path, results, verdicts, info):
         "classes' height (close 1, mid 2, open 3; ɐ open); **lag** = peak of the pooled lip-curve "
         "cross-correlation with the teacher, + = late (the teacher's own is 0 by construction); **rounding rate** = "
         "metrics.rounding on rounded monophthongs (pucker + funnel >= 0.4 and 0.2 above the utterance median).",
-        "", "## Per language", "", *main_table(results), "", *caveats(info), "",
+        "", "## Per language", "", *main_table(results), "", *caveats(info),
         "## Tokens scored", "", *counts_table(results, info), "",
         "## Targets (issue 15)", "",
         f"Held-out TTS voices per language: closures >= {100 * tts['closure']:.0f}%, rounding AUC >= "
