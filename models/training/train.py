@@ -363,6 +363,11 @@ def main(argv=None):
     ap.add_argument("--held-out", action="append", metavar="VOICE",
                     help="voices to keep out of training (default: models.training.corpus.HELD_OUT_VOICES)")
     ap.add_argument("--refresh-every", type=float, default=300.0, help="seconds between scans for new shards")
+    ap.add_argument("--augment-profile", default="voices", choices=("classic", "voices"),
+                    help="augment.PROFILES: 'classic' is the chain of models <= 3.1, 'voices' adds WORLD "
+                         "voices, rooms, codecs and bandwidth")
+    ap.add_argument("--tempo", type=float, default=0.25,
+                    help="share of crops from a re-timed (0.8-1.25x) copy of their utterance (0: none)")
     args = ap.parse_args(argv)
     for name, _ in WEIGHT_FLAGS:
         globals()[name] = getattr(args, name.lower())
@@ -389,7 +394,7 @@ def main(argv=None):
     elif args.init:
         trainer.load(torch.load(args.init, weights_only=False), weights_only=True)
         log.info("warm start from %s", args.init)
-    augment = Augmenter()
+    augment = Augmenter(args.augment_profile)
     budget = args.minutes * 60.0
     val_rng = np.random.default_rng(12345)
     val_batch = corpus.sample(val_rng, min(32, 4 * len(corpus.val) or 1), args.frames, args.context,
@@ -412,7 +417,7 @@ def main(argv=None):
         lr = args.lr * warm * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * min(frac, 1.0))))
         for g in trainer.opt.param_groups:
             g["lr"] = lr
-        batch = corpus.sample(rng, args.batch, args.frames, args.context, augment=augment)
+        batch = corpus.sample(rng, args.batch, args.frames, args.context, augment=augment, p_tempo=args.tempo)
         loss, parts = trainer.losses(batch, args.context)
         trainer.opt.zero_grad(set_to_none=True)
         loss.backward()
