@@ -86,9 +86,12 @@ def test_real_shards_follow_the_contract_and_split_by_speaker(small_src, tmp_pat
             if name.startswith("pm_LJ001-0035"):
                 # "they discarded this for a more completely roman ... letter": 4 /m/ or /p/ in the text
                 assert sum(l in ("M", "P", "B") for l in speech) >= 4
-    # the 8 kHz digit was resampled to 16 kHz
+    # the 8 kHz digit (0.24 s) was resampled to 16 kHz and centred in a second of its own noise floor
     with np.load(out / "fsdd_3_theo_0.npz") as z:
-        assert z["audio"].size > 0.2 * 16000
+        audio, ph = z["audio"], z["phones"]
+        assert audio.size == 16000 and str(ph["label"][0]) == "sil" and str(ph["label"][-1]) == "sil"
+        assert float(ph["start"][1]) > 0.3 and float(ph["end"][-2]) < 0.7
+        assert np.abs(audio[:4000]).max() < 0.1 * np.abs(audio).max()
 
 
 def test_build_resumes_and_is_deterministic(small_src, tmp_path):

@@ -212,22 +212,13 @@ def cues_to_curves(cues, T, fps=FPS):
 
 
 def padded(d, min_s=MIN_CLIP_S):
-    """Clips shorter than ``min_s`` (FSDD digits) centred in their own noise floor, phones shifted:
-    the runtime needs 0.25 s and the model its context; the same audio goes to every system."""
-    audio = d["audio"]
-    n = int(min_s * 16000) - audio.size
-    if n <= 0:
+    """Clips shorter than ``min_s`` centred in their noise floor (``realspeech_en.pad_clip``, as the
+    shards are written): the runtime needs 0.25 s and the model its context; every system gets it."""
+    from .realspeech_en import pad_clip
+    if d["audio"].size >= int(min_s * 16000):
         return d
-    frames = audio[: audio.size // 320 * 320].reshape(-1, 320)
-    floor = float(np.sqrt((frames.astype(np.float64) ** 2).mean(1)).min()) if len(frames) else 1e-4
-    noise = np.random.default_rng(0).normal(0.0, max(floor, 1e-5), n).astype(np.float32)
-    lead = n // 2
-    pad_s = lead / 16000
-    phones = [(0.0, pad_s, "sil")] + [(s + pad_s, e + pad_s, lab) for s, e, lab in d["phones"]]
-    end = (audio.size + n) / 16000
-    phones.append((phones[-1][1], end, "sil"))
-    from .tts import merge_silences
-    return dict(d, audio=np.r_[noise[:lead], audio, noise[lead:]], phones=merge_silences(phones))
+    audio, phones = pad_clip(d["audio"], d["phones"], min_s)
+    return dict(d, audio=audio, phones=phones)
 
 
 def run_systems(d, model, rhubarb):

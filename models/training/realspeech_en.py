@@ -12,7 +12,8 @@ it (``default_rng([seed, crc32(file)])``: the same clip always gets the same sty
 Shards follow the DESIGN.md contract (``audio``, ``sr``, ``phones``, ``curves``, ``names``, ``fps``,
 ``style``, ``style_names``, ``voice``, ``text``) with ``voice`` = ``real:<speaker>`` and the added
 fields ``source`` = "real", ``speaker``, ``lang`` = "en", ``split`` ("train" | "dev"), ``clip`` (the source file) and
-``licence``. Shards are named after the clip (``pm_LJ001-0009.npz``), written atomically, and
+``licence``. Clips under a second (the FSDD digits) are centred in a second of their own noise
+floor (:func:`pad_clip`). Shards are named after the clip (``pm_LJ001-0009.npz``), written atomically, and
 kept when they exist, so a killed run resumes. ``manifest.json`` lists the train and dev shards,
 the held-out speakers, hours per speaker and every clip dropped with the reason.
 
@@ -49,6 +50,7 @@ MAX_PHONE_RATE = 22.0         # speech phones per second of speech; fluent Engli
 MIN_PHONE_RATE = 3.0
 MAX_LOUD_IN_SILENCE = 0.25    # share of the loud frames that the alignment calls silence
 MIN_SPEECH_OVER_SILENCE_DB = 3.0
+MIN_SECONDS = 1.0             # shorter clips are padded with their own noise floor (pad_clip)
 
 
 def read_index(src):
@@ -184,6 +186,24 @@ def alignment_problem(phones, audio):
     return None
 
 
+def pad_clip(audio, phones, min_s=MIN_SECONDS):
+    """Clips shorter than ``min_s`` (FSDD digits) centred in their own noise floor (white noise at
+    the RMS of their quietest 20 ms), phones shifted and silences added: the training loop skips
+    utterances under 0.4 s and the model wants context around a word. Deterministic."""
+    from .tts import merge_silences
+    n = int(min_s * SR) - audio.size
+    if n <= 0:
+        return audio, phones
+    frames = audio[: audio.size // 320 * 320].reshape(-1, 320)
+    floor = float(np.sqrt((frames.astype(np.float64) ** 2).mean(1)).min()) if len(frames) else 1e-4
+    noise = np.random.default_rng(0).normal(0.0, max(floor, 1e-5), n).astype(np.float32)
+    lead = n // 2
+    pad_s = lead / SR
+    out = [(0.0, pad_s, "sil")] + [(s + pad_s, e + pad_s, lab) for s, e, lab in phones]
+    out.append((out[-1][1], (audio.size + n) / SR, "sil"))
+    return np.r_[noise[:lead], audio, noise[lead:]].astype(np.float32), merge_silences(out)
+
+
 def clip_seed(seed, name):
     return np.random.default_rng([seed, zlib.crc32(name.encode())])
 
@@ -203,6 +223,8 @@ def make_shard(row, src, aligner, seed, heldout):
     why = alignment_problem(phones, audio)
     if why:
         return None, why
+    audio, phones = pad_clip(audio, phones)
+    duration = audio.size / SR
     rng = clip_seed(seed, row["file"])
     style = sample_style(rng)
     teacher_seed = int(rng.integers(2 ** 31))
