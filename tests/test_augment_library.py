@@ -1,5 +1,7 @@
 """Library augmentation (pyworld voices, pyroomacoustics rooms, codecs, bandwidth): each effect changes
 the signal, keeps the length and timing it promises, and is deterministic for a seed."""
+import json
+
 import numpy as np
 import pytest
 from scipy import signal
@@ -199,3 +201,39 @@ def test_training_crops_from_retimed_utterances_stay_aligned(V, tmp_path):
         m = batch["bilabial"][b] > 0
         if m.any() and (~m).any():
             assert a_env[m].mean() < a_env[~m].mean()
+
+
+def test_offline_variants_retime_phones_and_reteach_the_curves(V, tmp_path):
+    from inference.arkit import RIG_NAMES
+    from models.training.corpus import PHONE_DTYPE, load_shard, write_shard
+    from models.training.teacher import teach
+    x = speechlike(8, dur=3.0)
+    phones = [(0.0, 0.5, "sil"), (0.5, 0.7, "M"), (0.7, 1.2, "AA1"), (1.2, 1.4, "P"), (1.4, 2.0, "UW1"),
+              (2.0, 3.0, "sil")]
+    style = np.zeros(11, np.float32)
+    for k in range(2):
+        write_shard(str(tmp_path / f"src{k}.npz"), dict(
+            audio=x, sr=np.int32(SR), phones=np.array(phones, PHONE_DTYPE), curves=teach(phones, 50, style, 0, 3.0),
+            names=np.array(RIG_NAMES), fps=np.float32(50), style=style, voice=np.array(f"test:v{k}"),
+            text=np.array("ma pu")))
+    out = tmp_path / "world"
+    V.write_variants([str(tmp_path)], str(out), hours=8 / 3600, seed=1, log=lambda *a, **k: None)
+    shards = sorted(out.glob("w*.npz"))
+    assert len(shards) >= 2
+    tempos = set()
+    for path in shards:
+        d = load_shard(str(path))
+        p = json.loads(str(d["augment"]))               # the parameters, as written
+        tempo = p.get("tempo", 1.0)
+        tempos.add(tempo == 1.0)
+        dur = d["audio"].size / SR
+        assert abs(dur - 3.0 / tempo) < 1e-3 and d["voice"].endswith("~world")
+        assert d["curves"].shape == (int(np.ceil(dur * 50 - 1e-6)), 51)
+        assert d["phones"][2][0] == pytest.approx(0.7 / tempo, abs=1e-4) and d["phones"][-1][1] == pytest.approx(dur)
+        lips = [i for i, n in enumerate(RIG_NAMES) if n.startswith(("jaw", "mouth"))]
+        ref = teach(d["phones"], 50, style, 0, dur)     # lower face: the teacher's at the new rate
+        np.testing.assert_allclose(d["curves"][:, lips], ref[:, lips], atol=1e-5)
+    assert tempos == {True, False}                       # seed 1 draws both kinds
+    first = {p.name: p.stat().st_mtime_ns for p in shards}
+    V.write_variants([str(tmp_path)], str(out), hours=8 / 3600, seed=1, log=lambda *a, **k: None)
+    assert {p.name: p.stat().st_mtime_ns for p in out.glob("w*.npz")} == first      # resumed, not redone

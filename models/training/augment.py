@@ -233,9 +233,10 @@ def resample_curves(curves, factor):
 CLASSIC_P = {"eq": 0.4, "reverb": 0.35, "pitch": 0.25, "formant": 0.2, "noise": 0.65, "clip": 0.08,
              "gain": 0.8, "voice": 0.0, "room": 0.0, "codec": 0.0, "bandwidth": 0.0}
 DEFAULT_P = CLASSIC_P
-# the WORLD voice change replaces the phase-vocoder pitch/formant shifts (same job, better sound,
-# cost measured by --bench); a library room replaces most synthetic reverbs
-VOICES_P = dict(CLASSIC_P, pitch=0.0, formant=0.0, voice=0.5, reverb=0.1, room=0.3, codec=0.2, bandwidth=0.1)
+# the WORLD voice change replaces the phase-vocoder pitch/formant shifts (same job, better sound);
+# at ~200 ms per 4 s it runs on few crops (most new voices are written offline: augment_voice);
+# a library room replaces most synthetic reverbs. Costs: --bench.
+VOICES_P = dict(CLASSIC_P, pitch=0.0, formant=0.0, voice=0.1, reverb=0.1, room=0.3, codec=0.2, bandwidth=0.1)
 PROFILES = {"classic": CLASSIC_P, "voices": VOICES_P}
 
 

@@ -15,6 +15,17 @@ synthesis per call, whatever is changed:
 
 With ``tempo == 1`` the output has exactly the input's length and timing (WORLD frame i covers
 i * 10 ms in both). Training-only: pyworld is a dev requirement, never shipped.
+
+One WORLD pass costs ~200 ms of CPU per 4 s of speech, too much to run on every training crop
+(a step is ~550 ms), so the bulk of the new voices are written offline, once, as shards:
+
+    python -m models.training.augment_voice --corpus /work/corpus/full --corpus /work/corpus/real_en \
+        --out /work/corpus/world --hours 1 [--seed 0]
+
+Each variant is a training shard (never a held-out voice's) through :func:`voice` with random
+``draw`` parameters and, half of the time, a tempo of 0.8-1.25; its phones are re-timed and the
+teacher re-run on them with the shard's style; ``voice`` becomes ``<voice>~world`` and ``augment``
+records the parameters (JSON). Resumable like the corpus.
 """
 import importlib.metadata
 import sys
@@ -144,3 +155,77 @@ def retime_item(item, tempo, sr=SR, analysis=None):
             out[key] = out[key][:n]
     out["tempo"] = tempo
     return out
+
+
+# ------------------------------------------------------------------ offline variants
+def variant_shard(src, rng):
+    """A new shard from shard dict ``src`` (``corpus.load_shard``): another speaker (and, half the
+    time, another tempo) through WORLD; the teacher re-run on the re-timed phones with the shard's
+    style, so the curves are the teacher's at that speaking rate, not stretched ones."""
+    import json
+    from .corpus import FPS, PHONE_DTYPE, energy_hint
+    from .teacher import teach
+    p = draw(rng, tempo=bool(rng.random() < 0.5))
+    tempo = p.get("tempo", 1.0)
+    audio = voice(src["audio"], **p)
+    phones = retime_phones(src["phones"], tempo)
+    end = audio.size / SR
+    phones[-1] = (phones[-1][0], max(end, phones[-1][0]), phones[-1][2])
+    n = int(np.ceil(end * FPS - 1e-6))
+    curves = teach(phones, FPS, src["style"], int(rng.integers(2 ** 31)), duration=end,
+                   energy=energy_hint(audio, n))
+    out = {k: v for k, v in src.items() if k not in ("audio", "phones", "curves")}
+    out.update(audio=audio, phones=np.array(phones, dtype=PHONE_DTYPE), curves=curves.astype(np.float32),
+               voice=np.array(f"{src['voice']}~world"), augment=np.array(json.dumps(p)))
+    return {k: (np.array(v) if isinstance(v, str) else v) for k, v in out.items()}
+
+
+def write_variants(corpora, out, hours, seed=0, log=print):
+    """``hours`` of WORLD variants of the training shards of ``corpora`` into ``out`` (resumable)."""
+    import glob
+    import json
+    import os
+    from .corpus import load_shard, shard_duration, write_shard
+    from .dataset import held_out_voices
+    held = held_out_voices()
+    paths = []
+    for root in corpora:
+        for path in sorted(glob.glob(os.path.join(root, "*.npz"))):
+            with np.load(path) as z:
+                if str(z["voice"]) not in held and "~world" not in str(z["voice"]):
+                    paths.append(path)
+    if not paths:
+        raise SystemExit(f"no training shards under {', '.join(corpora)}")
+    os.makedirs(out, exist_ok=True)
+    total, i, made = 0.0, 0, []
+    while total < hours * 3600:
+        name = os.path.join(out, f"w{i:07d}.npz")
+        if not os.path.exists(name):
+            rng = np.random.default_rng([seed, i])
+            src = load_shard(paths[int(rng.integers(len(paths)))])
+            write_shard(name, variant_shard(src, rng))
+        total += shard_duration(name)
+        made.append(os.path.basename(name))
+        i += 1
+        if i % 100 == 0:
+            log(f"[world] {i} variants, {total / 3600:.3f}/{hours} h", flush=True)
+    with open(os.path.join(out, "manifest.json"), "w") as f:
+        json.dump({"sources": list(corpora), "seed": seed, "hours": total / 3600, "shards": made}, f, indent=1)
+    log(f"[world] done: {len(made)} variants, {total / 3600:.3f} h in {out}")
+
+
+def main(argv=None):
+    import argparse
+    ap = argparse.ArgumentParser(prog="python -m models.training.augment_voice",
+                                 description="write WORLD speaker/tempo variants of a corpus as new shards")
+    ap.add_argument("--corpus", action="append", required=True, help="source shard folder (repeatable)")
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--hours", type=float, required=True)
+    ap.add_argument("--seed", type=int, default=0)
+    a = ap.parse_args(argv)
+    write_variants(a.corpus, a.out, a.hours, a.seed)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

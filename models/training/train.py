@@ -366,7 +366,7 @@ def main(argv=None):
     ap.add_argument("--augment-profile", default="voices", choices=("classic", "voices"),
                     help="augment.PROFILES: 'classic' is the chain of models <= 3.1, 'voices' adds WORLD "
                          "voices, rooms, codecs and bandwidth")
-    ap.add_argument("--tempo", type=float, default=0.25,
+    ap.add_argument("--tempo", type=float, default=0.05,
                     help="share of crops from a re-timed (0.8-1.25x) copy of their utterance (0: none)")
     args = ap.parse_args(argv)
     for name, _ in WEIGHT_FLAGS:
