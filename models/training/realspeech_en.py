@@ -12,7 +12,9 @@ it (``default_rng([seed, crc32(file)])``: the same clip always gets the same sty
 Shards follow the DESIGN.md contract (``audio``, ``sr``, ``phones``, ``curves``, ``names``, ``fps``,
 ``style``, ``style_names``, ``voice``, ``text``) with ``voice`` = ``real:<speaker>`` and the added
 fields ``source`` = "real", ``speaker``, ``lang`` = "en", ``split`` ("train" | "dev"), ``clip`` (the source file) and
-``licence``. Clips under a second (the FSDD digits) are centred in a second of their own noise
+``licence``. Alignment restarts pocketsphinx every ``BLOCK`` clips and a resumed run aligns a block with
+a missing shard again from its start, so every shard is the same whatever was already there.
+Clips under a second (the FSDD digits) are centred in a second of their own noise
 floor (:func:`pad_clip`). Shards are named after the clip (``pm_LJ001-0009.npz``), written atomically, and
 kept when they exist, so a killed run resumes. ``manifest.json`` lists the train and dev shards,
 the held-out speakers, hours per speaker and every clip dropped with the reason.
@@ -50,6 +52,7 @@ MAX_PHONE_RATE = 22.0         # speech phones per second of speech; fluent Engli
 MIN_PHONE_RATE = 3.0
 MAX_LOUD_IN_SILENCE = 0.25    # share of the loud frames that the alignment calls silence
 MIN_SPEECH_OVER_SILENCE_DB = 3.0
+BLOCK = 100                   # clips per fresh aligner (determinism on resuming; see Aligner.reset)
 MIN_SECONDS = 1.0             # shorter clips are padded with their own noise floor (pad_clip)
 
 
@@ -91,9 +94,16 @@ class Aligner:
             from pocketsphinx import Decoder
         except ImportError:
             raise ParleyError("pocketsphinx is not installed; pip install -r requirements-dev.txt") from None
-        self.decoder = Decoder(samprate=SR, bestpath=False, loglevel="FATAL")
+        self._decoder_class = Decoder
         self.added = {}
         self._stress = {}
+        self.reset()
+
+    def reset(self):
+        """A fresh decoder: pocketsphinx carries state (its cepstral mean, among others) from one
+        utterance to the next, so ``build`` starts one per block of clips to stay deterministic."""
+        self.decoder = self._decoder_class(samprate=SR, bestpath=False, loglevel="FATAL")
+        self.in_decoder = set()
 
     def stressed(self, text):
         """Stressed ARPAbet for ``text`` (espeak-ng en-us, in a fork as the TTS corpus does it)."""
@@ -105,12 +115,14 @@ class Aligner:
 
     def ensure_words(self, words):
         for w in words:
-            if self.decoder.lookup_word(w) is None and w not in self.added:
-                phones = [parse_label(p)[0] for p in self.stressed(w)]
-                if not phones:
-                    raise ParleyError(f"no pronunciation for {w!r}")
-                self.decoder.add_word(w, " ".join(phones), True)
-                self.added[w] = " ".join(phones)
+            if w not in self.in_decoder and self.decoder.lookup_word(w) is None:
+                if w not in self.added:
+                    phones = [parse_label(p)[0] for p in self.stressed(w)]
+                    if not phones:
+                        raise ParleyError(f"no pronunciation for {w!r}")
+                    self.added[w] = " ".join(phones)
+                self.decoder.add_word(w, self.added[w], True)
+                self.in_decoder.add(w)
 
     def align(self, audio, words):
         """[(start_s, end_s, ARPAbet base | 'sil')] covering the audio, or raise."""
@@ -258,17 +270,24 @@ def build(out, src=DEFAULT_SRC, seed=0, heldout=HELD_OUT_SPEAKERS, limit=None, l
     aligner = Aligner()
     dropped, seconds, splits = [], {}, {"train": [], "dev": []}
     t0, made = time.perf_counter(), 0
+    redo = set()      # blocks with a missing shard are aligned again from their start (Aligner.reset)
+    for k, row in enumerate(rows):
+        if not os.path.exists(os.path.join(out, shard_name(row))):
+            redo.add(k // BLOCK)
     for k, row in enumerate(rows):
         name = shard_name(row)
         path = os.path.join(out, name)
         split = "dev" if row["speaker"] in heldout else "train"
-        if not os.path.exists(path):
+        if k // BLOCK in redo:
+            if k % BLOCK == 0:
+                aligner.reset()
             data, why = make_shard(row, src, aligner, seed, heldout)
             if data is None:
                 dropped.append({"file": row["file"], "speaker": row["speaker"], "reason": why})
                 continue
-            write_shard(path, data)
-            made += 1
+            if not os.path.exists(path):
+                write_shard(path, data)
+                made += 1
         splits[split].append(name)
         seconds[row["speaker"]] = seconds.get(row["speaker"], 0.0) + float(row["seconds"])
         if (k + 1) % 200 == 0:
