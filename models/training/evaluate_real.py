@@ -409,7 +409,8 @@ def markdown(res, command, seconds, model_version):
          f"Model: `parley.onnx` version {model_version}. Clips: "
          + ", ".join(f"`{s}` {n} ({res['minutes'][s]:.1f} min)" for s, n in sorted(res["clips"].items()))
          + f"; {sum(res['minutes'].values()):.1f} min in all, none of these speakers trained on. "
-         f"Wall time {seconds / 60:.1f} min on one core.", "",
+         f"Wall time {seconds / 60:.1f} min on one core (Rhubarb's cues are cached in the corpus's "
+         "`.rhubarb_cache`; uncached, Rhubarb alone runs at about 2x real time here).", "",
          "```", command, "```", "",
          "| on real speech | " + " | ".join(LABEL[s] for s in sy) + " | Parley / teacher | issue 16 asks |",
          "|---|" + "---:|" * (len(sy) + 2)]
@@ -434,7 +435,11 @@ def markdown(res, command, seconds, model_version):
                      f"{fmt(r['auc'], '{:.2f}')} | {fmt(r['closure'], '{:.0%}')} "
                      f"({r['n']['bilabial']}) | {fmt(r['lag_ms'], '{:+.0f}')} |")
     L += ["", "FSDD clips are single digits (zero ... nine): no /p b m/, so no closure figure there.", "",
-          "## How it is measured", "", __doc__.split("Measures on the mesh")[1].split("\n", 1)[1].strip(), "",
+          "## How it is measured", "",
+          f"Up to {res.get('max_per_speaker', '-')} clips per held-out speaker, evenly spaced over the "
+          "speaker's clips; digits are centred in a second of their own noise floor. "
+          + "On the real-speech shards" + __doc__.split("On the real-speech shards")[1].split("\n\nMeasures on")[0], "",
+          "Measures on the mesh" + __doc__.split("Measures on the mesh")[1].rstrip(), "",
           "Rhubarb's mouth shapes as ARKit curves (the teacher's targets of the phones Rhubarb names):", "",
           "| shape | Rhubarb's meaning | curves |", "|---|---|---|"]
     meaning = {"A": "closed (P B M)", "B": "slightly open, clenched teeth", "C": "open (EH AE)",
@@ -477,7 +482,7 @@ def main(argv=None):
     res["head"] = {"path": a.head, "rest_mm": probe.rest_mm, "jaw_travel_mm": probe.travel_mm}
     seconds = time.perf_counter() - t0
     command = ("python -m models.training.evaluate_real " + " ".join(argv if argv is not None else sys.argv[1:]))
-    res.update(seconds=seconds, command=command, model_version=version)
+    res.update(seconds=seconds, command=command, model_version=version, max_per_speaker=a.max_per_speaker)
     for key, title, f in ROWS:
         print(f"{title:70s} " + "  ".join(f"{s}={fmt(res['all'][s][key], f)}" for s in res["systems"]))
     if a.out:
