@@ -55,7 +55,7 @@ def pick(phones, teacher, fps=50):
     return out
 
 
-def sheet(cells, faces, meta, path, titles):
+def sheet(cells, faces, path, titles):
     """Render cells [(label, canonical mm vertices)] in a row, front over three-quarter."""
     (x0, x1), (y0, y1) = MOUTH_BOX
     cell = 1.15 * max(x1 - x0, y1 - y0)
@@ -116,10 +116,10 @@ def main(argv=None):
                 "opening_mm": float(opening[0]), "width_mm": float(width[0]),
                 "curves": {n: round(float(c[0, i]), 3) for i, n in enumerate(RIG_NAMES)
                            if n.startswith(("jaw", "mouth")) and c[0, i] > 0.02}}
-        sheet(cells, faces, rig.meta, os.path.join(a.out, f"{label.lower()}.png"), titles)
+        sheet(cells, faces, os.path.join(a.out, f"{label.lower()}.png"), titles)
         all_cells += cells
         all_titles += titles
-    sheet(all_cells, faces, rig.meta, os.path.join(a.out, "sheet.png"), all_titles)
+    sheet(all_cells, faces, os.path.join(a.out, "sheet.png"), all_titles)
     with open(os.path.join(a.out, "frames.json"), "w") as fh:
         json.dump(report, fh, indent=1)
     print(json.dumps({k: {s: round(v[s]["opening_mm"], 1) for s in ("parley", "teacher")}

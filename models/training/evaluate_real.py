@@ -90,7 +90,6 @@ RHUBARB_SHAPES = {
     "H": TARGETS["AH"],                      # L: open between C and D, tongue up
     "X": TARGETS["sil"],                     # idle, relaxed
 }
-TARGETS_ISSUE = {"open_ratio": 0.90, "rank": 0.70, "auc": 0.95, "closure": 0.95, "abs_lag": 20.0}
 
 
 # ------------------------------------------------------------------ the head
