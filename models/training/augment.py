@@ -12,8 +12,16 @@ returns the factor so the caller can resample the curves with :func:`resample_cu
     gain        loudness in dB;  clip   hard or soft clipping at a level
     speed       tempo change (changes length: returns the factor)
 
-``augment(x, rng)`` draws a random chain (each effect with its own probability) and returns
-``(y, info)``; ``python -m models.training.augment SHARD.npz OUTDIR`` writes listenable examples.
+Library effects (training-only dev requirements) in ``augment_voice`` (pyworld: vocal-tract length,
+pitch, intonation range, tempo) and ``augment_channel`` (pyroomacoustics rooms, MP3 / Opus /
+Vorbis / GSM codecs through libsndfile, bandwidth through soxr).
+
+``augment(x, rng, p=None, profile="voices")`` draws a random chain (each effect with its own
+probability) and returns ``(y, info)``; ``profile="classic"`` is the chain models up to 3.1 were
+trained with (``CLASSIC_P``), ``"voices"`` (``VOICES_P``) adds the library effects; ``p`` overrides
+single probabilities. The chain keeps the length; tempo changes the length and so lives in
+``augment_voice.retime_item``. ``python -m models.training.augment SHARD.npz OUTDIR`` writes
+listenable examples; ``--bench`` prints the CPU milliseconds per 4 s crop of every effect.
 """
 import argparse
 import json
@@ -222,15 +230,51 @@ def resample_curves(curves, factor):
     return ((1 - f) * curves[i] + f * curves[j]).astype(np.float32)
 
 
-DEFAULT_P = {"eq": 0.4, "reverb": 0.35, "pitch": 0.25, "formant": 0.2, "noise": 0.65, "clip": 0.08,
-             "gain": 0.8}
+CLASSIC_P = {"eq": 0.4, "reverb": 0.35, "pitch": 0.25, "formant": 0.2, "noise": 0.65, "clip": 0.08,
+             "gain": 0.8, "voice": 0.0, "room": 0.0, "codec": 0.0, "bandwidth": 0.0}
+DEFAULT_P = CLASSIC_P
+# the WORLD voice change replaces the phase-vocoder pitch/formant shifts (same job, better sound);
+# at ~200 ms per 4 s it runs on few crops (most new voices are written offline: augment_voice);
+# a library room replaces most synthetic reverbs. Costs: --bench.
+VOICES_P = dict(CLASSIC_P, pitch=0.0, formant=0.0, voice=0.1, reverb=0.1, room=0.3, codec=0.2, bandwidth=0.1)
+PROFILES = {"classic": CLASSIC_P, "voices": VOICES_P}
 
 
-def augment(x, rng, p=None):
+def _library_effects(y, rng, p, info):
+    """The speaker and room effects from augment_voice / augment_channel (voice, then room)."""
+    if rng.random() < p["voice"]:
+        from . import augment_voice as V
+        v = V.draw(rng, tempo=False)
+        info.update({f"voice_{k}": val for k, val in v.items()})
+        y = V.voice(y, **v)
+    if rng.random() < p["room"]:
+        from . import augment_channel as C
+        info["room"] = int(rng.integers(C.BANK_SIZE))
+        y = C.room(y, rng, index=info["room"])
+    return y
+
+
+def _codec_effects(y, rng, p, info):
+    if rng.random() < p["bandwidth"]:
+        from . import augment_channel as C
+        info["bandwidth"] = int(rng.choice([8000, 11025, 12000]))
+        y = C.bandwidth(y, info["bandwidth"])
+    if rng.random() < p["codec"]:
+        from . import augment_channel as C
+        info["codec"] = str(rng.choice(C.CODECS))
+        info["codec_level"] = float(rng.uniform(0.4, 0.95))
+        y = C.codec(y, rng, info["codec"], info["codec_level"])
+    return y
+
+
+def augment(x, rng, p=None, profile="voices"):
     """Random chain of length-preserving effects. Returns (y float32, info dict of what was applied)."""
-    p = dict(DEFAULT_P, **(p or {}))
+    if profile not in PROFILES:
+        raise ValueError(f"unknown augmentation profile {profile!r}; use {', '.join(PROFILES)}")
+    p = dict(PROFILES[profile], **(p or {}))
     y = np.asarray(x, np.float32)
     info = {}
+    y = _library_effects(y, rng, p, info)
     if rng.random() < p["pitch"]:
         info["pitch"] = float(rng.uniform(-3, 3))
         y = pitch_shift(y, info["pitch"])
@@ -248,6 +292,7 @@ def augment(x, rng, p=None):
         info["noise_snr"] = float(rng.choice([0.0, 5.0, 5.0, 10.0, 10.0, 15.0, 20.0, 30.0]) + rng.uniform(0, 5))
         info["noise_color"] = str(rng.choice(["white", "white", "pink", "brown", "speech"]))
         y = noise(y, rng, info["noise_snr"], info["noise_color"])
+    y = _codec_effects(y, rng, p, info)
     if rng.random() < p["clip"]:
         info["clip"] = float(rng.uniform(0.2, 0.7))
         y = clip(y, info["clip"], soft=bool(rng.random() < 0.5))
@@ -260,20 +305,63 @@ def augment(x, rng, p=None):
     return np.clip(y, -1.0, 1.0).astype(np.float32), info
 
 
+def bench(x, seconds=4.0, repeats=3):
+    """CPU milliseconds per ``seconds`` crop of ``x`` for each effect and for the two chains."""
+    import time
+    from . import augment_channel as C
+    from . import augment_voice as V
+    n = int(seconds * SR)
+    x = np.resize(np.asarray(x, np.float32), n)
+    C.rir_bank()                                   # built once per machine, not per crop
+    rng = np.random.default_rng(0)
+    effects = {
+        "noise": lambda: noise(x, rng, 10.0, "pink"), "reverb (synthetic)": lambda: reverb(x, rng, 0.5),
+        "pitch_shift (vocoder)": lambda: pitch_shift(x, 3.0), "formant_shift (cepstral)": lambda: formant_shift(x, 1.1),
+        "eq telephone": lambda: eq(x, rng, "telephone"), "world voice (vtln+pitch)": lambda: V.voice(x, 1.1, 3.0),
+        "world tempo 1.2": lambda: V.voice(x, tempo=1.2), "room (pyroomacoustics)": lambda: C.room(x, rng),
+        "codec mp3": lambda: C.codec(x, rng, "mp3", 0.8), "codec opus": lambda: C.codec(x, rng, "opus", 0.8),
+        "codec vorbis": lambda: C.codec(x, rng, "vorbis", 0.8), "codec gsm": lambda: C.codec(x, rng, "gsm"),
+        "bandwidth 8 kHz": lambda: C.bandwidth(x, 8000),
+        "chain classic (mean)": lambda: augment(x, rng, profile="classic"),
+        "chain voices (mean)": lambda: augment(x, rng, profile="voices"),
+    }
+    out = {}
+    for name, fn in effects.items():
+        reps = repeats * (16 if "chain" in name else 1)   # chains vary: average many draws
+        t0 = time.process_time()
+        for _ in range(reps):
+            fn()
+        out[name] = (time.process_time() - t0) / reps * 1000.0
+    return out
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="python -m models.training.augment",
                                  description="write listenable augmentation examples of one shard")
     ap.add_argument("shard")
-    ap.add_argument("out")
+    ap.add_argument("out", nargs="?", default=None)
     ap.add_argument("--n", type=int, default=6, help="random chains to write besides the single effects")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--bench", action="store_true", help="CPU ms per 4 s crop of each effect (no files)")
     a = ap.parse_args(argv)
     import soundfile as sf
     with np.load(a.shard) as z:
         x = z["audio"].astype(np.float32)
+    if a.bench:
+        for name, ms in bench(x).items():
+            print(f"{name:28s} {ms:7.1f} ms CPU per 4 s crop")
+        return 0
+    if a.out is None:
+        ap.error("OUTDIR is required unless --bench")
     os.makedirs(a.out, exist_ok=True)
     rng = np.random.default_rng(a.seed)
+    from . import augment_channel as C
+    from . import augment_voice as V
     singles = {
+        "world_vtln_0.87": V.voice(x, alpha=0.87), "world_vtln_1.18": V.voice(x, alpha=1.18),
+        "world_pitch_+4st_flat": V.voice(x, semitones=4, f0_range=0.6), "world_tempo_1.2": V.voice(x, tempo=1.2),
+        "room_0": C.room(x, rng, 0), "room_7": C.room(x, rng, 7), "mp3": C.codec(x, rng, "mp3", 0.9),
+        "opus": C.codec(x, rng, "opus", 0.9), "gsm_8k": C.codec(x, rng, "gsm"), "bandwidth_8k": C.bandwidth(x, 8000),
         "original": x, "noise_white_10dB": noise(x, rng, 10, "white"), "noise_pink_0dB": noise(x, rng, 0, "pink"),
         "noise_speech_20dB": noise(x, rng, 20, "speech"), "reverb_0.3s": reverb(x, rng, 0.3),
         "reverb_0.9s": reverb(x, rng, 0.9), "pitch_+3st": pitch_shift(x, 3), "pitch_-3st": pitch_shift(x, -3),

@@ -2,7 +2,8 @@
 
 Shards (DESIGN.md): one ``.npz`` per utterance with ``audio`` float32 16 kHz, ``curves`` [T,K] at
 ``fps`` in ``names`` order, ``style`` [S] in ``style_names`` order, ``phones`` (start, end, label),
-``voice``. Voices in ``models.training.corpus.HELD_OUT_VOICES`` are never loaded for training.
+``voice``. Voices in ``models.training.corpus.HELD_OUT_VOICES`` and the real-speech dev speakers
+(``models.training.realspeech_en.HELD_OUT_VOICES``) are never loaded for training.
 
 Everything is held in memory (a few hours of 16 kHz audio is well under 2 GB). Curves are brought
 to 50 fps and ``RIG_NAMES`` order, styles to ``STYLE_NAMES`` order; a per-frame mask marks the
@@ -34,7 +35,8 @@ def held_out_voices():
     except Exception as exc:  # corpus.py is written by the corpus owner; refuse to guess silently
         raise RuntimeError(f"models.training.corpus.HELD_OUT_VOICES is unavailable ({exc}); "
                            "cannot tell which voices to keep out of training") from None
-    return frozenset(str(v) for v in HELD_OUT_VOICES)
+    from .realspeech_en import HELD_OUT_VOICES as REAL_HELD_OUT  # the real-speech dev speakers
+    return frozenset(str(v) for v in HELD_OUT_VOICES + REAL_HELD_OUT)
 
 
 def parse_phones(raw):
@@ -125,8 +127,8 @@ def load_shard(path):
 class Augmenter:
     """Adapter over models/training/augment.py (whatever its entry point), plus random gain."""
 
-    def __init__(self):
-        self.fn = None
+    def __init__(self, profile=None):
+        self.fn, self.profile = None, profile
         try:
             from . import augment as mod
         except Exception as exc:
@@ -150,6 +152,8 @@ class Augmenter:
                 kwargs["sr"] = 16000
             if "p" in self.params:  # the phase-vocoder effects dominate the cost on one core
                 kwargs["p"] = {"pitch": 0.06, "formant": 0.06}
+            if self.profile and "profile" in self.params:  # augment.PROFILES: "classic" | "voices"
+                kwargs["profile"] = self.profile
             try:
                 out = self.fn(pcm, **kwargs)
                 out = np.asarray(out[0] if isinstance(out, tuple) else out, np.float32).reshape(-1)
@@ -172,6 +176,7 @@ class Corpus:
         self.val_fraction = val_fraction
         self.items, self.val, self.seen = [], [], set()
         self.degraded = {}  # id(item) -> float16 augmented copy of the whole utterance
+        self.retimed = {}   # id(item) -> the item at another tempo (augment_voice.retime_item)
         self.refresh()
 
     def refresh(self):
@@ -214,9 +219,22 @@ class Corpus:
             self.degraded[key] = augment(item["audio"], rng).astype(np.float16)
         return self.degraded[key]
 
+    def tempo_variant(self, item, rng, refresh):
+        """The item at a tempo of 0.8-1.25 (audio through WORLD, curves, masks and phone classes
+        re-timed alike), re-drawn with probability ``refresh`` per use like ``degraded_audio``."""
+        key = id(item)
+        if key not in self.retimed or rng.random() < refresh:
+            from .augment_voice import retime_item
+            tempo = float(np.exp(rng.uniform(np.log(0.8), np.log(1.25))))
+            out = retime_item(item, tempo)
+            out["audio"] = out["audio"].astype(np.float16)
+            self.retimed[key] = out
+        return self.retimed[key]
+
     def sample(self, rng, batch, frames, context, augment=None, style_frames=150, items=None,
-               p_augment=0.6, refresh=0.12):
-        """A batch dict of numpy arrays; see train.py for how each is used."""
+               p_augment=0.6, refresh=0.12, p_tempo=0.0):
+        """A batch dict of numpy arrays; see train.py for how each is used. With ``augment``, a
+        share ``p_tempo`` of the crops come from a re-timed copy of their utterance."""
         items = self.items if items is None else items
         weights = self.weights if items is self.items else None
         total = frames + 2 * context
@@ -231,6 +249,8 @@ class Corpus:
         ref = np.zeros((batch, style_frames, len(RIG_NAMES)), np.float32)
         for b in range(batch):
             it = items[rng.choice(len(items), p=weights)]
+            if augment is not None and p_tempo > 0 and rng.random() < p_tempo:
+                it = self.tempo_variant(it, rng, refresh)
             n = it["curves"].shape[0]
             f0 = int(rng.integers(0, max(1, n - frames + 1)))
             f1 = min(n, f0 + frames)

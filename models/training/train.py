@@ -228,6 +228,11 @@ def parse_args(argv=None):
     ap.add_argument("--held-out", action="append", metavar="VOICE",
                     help="voices to keep out of training (default: models.training.corpus.HELD_OUT_VOICES)")
     ap.add_argument("--refresh-every", type=float, default=300.0, help="seconds between scans for new shards")
+    ap.add_argument("--augment-profile", default="voices", choices=("classic", "voices"),
+                    help="augment.PROFILES: 'classic' is the chain of models <= 3.1, 'voices' adds WORLD "
+                         "voices, rooms, codecs and bandwidth")
+    ap.add_argument("--tempo", type=float, default=0.05,
+                    help="share of crops from a re-timed (0.8-1.25x) copy of their utterance (0: none)")
     args = ap.parse_args(argv)
     weights = LossWeights(**{name: getattr(args, f"{name}_weight") for _, name, _, _ in weight_flags()})
     return args, weights
@@ -284,7 +289,7 @@ def train_step(trainer, batch, context, lr):
 
 def run(args, trainer, corpus, rng, save):
     """Steps until the time budget is spent: checkpoints, validation lines and corpus refreshes on the way."""
-    augment = Augmenter()
+    augment = Augmenter(args.augment_profile)
     budget = args.minutes * 60.0
     val_batch = corpus.sample(np.random.default_rng(12345), min(32, 4 * len(corpus.val) or 1), args.frames,
                               args.context, items=corpus.val or corpus.items[:8])
@@ -298,7 +303,7 @@ def run(args, trainer, corpus, rng, save):
             break
         warm = min(1.0, (trainer.step + 1) / 150)
         lr = args.lr * warm * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * min(frac, 1.0))))
-        batch = corpus.sample(rng, args.batch, args.frames, args.context, augment=augment)
+        batch = corpus.sample(rng, args.batch, args.frames, args.context, augment=augment, p_tempo=args.tempo)
         hist.append(train_step(trainer, batch, args.context, lr))
         if trainer.step % 50 == 0:
             mean = {k: np.mean([h[k] for h in hist]) for k in hist[0]}
