@@ -219,3 +219,25 @@ def test_weight_flags_build_one_runs_weights_and_leave_the_next_run_alone():
     torch.manual_seed(0)
     again = T.Trainer(cfg, 1e-3).losses(batch, CONTEXT, sample=False)[1]
     assert again == runs[1]  # a later default trainer is the second run's, whatever the first set
+
+
+def test_corpus_folders_take_a_sampling_weight_and_never_train_on_dev_speakers(tmp_path):
+    """``--corpus real:3`` draws that folder's audio three times as often; shards marked split=dev stay out."""
+    from models.training.dataset import Corpus, split_root
+    assert split_root("/data/real_en:3") == ("/data/real_en", 3.0)
+    assert split_root("/data/real_en") == ("/data/real_en", 1.0)
+    assert split_root("C:/corpus") == ("C:/corpus", 1.0)  # not a weight: the folder's own name
+    rng = np.random.default_rng(0)
+    names = np.array(RIG_NAMES)
+    for folder, split, count in (("tts", "train", 4), ("real", "train", 4), ("real", "dev", 2)):
+        (tmp_path / folder).mkdir(exist_ok=True)
+        for i in range(count):
+            np.savez(tmp_path / folder / f"{split}{i}.npz", audio=rng.normal(size=16000).astype(np.float32) * 0.1,
+                     sr=16000, curves=np.zeros((50, len(names)), np.float32), names=names, fps=50.0,
+                     style=np.zeros(11, np.float32), voice=f"{folder}:{split}{i}", split=split,
+                     phones=np.zeros(0, [("start", "<f4"), ("end", "<f4"), ("label", "<U4")]))
+    corpus = Corpus([str(tmp_path / "tts"), f"{tmp_path / 'real'}:3"], exclude=(), val_fraction=0.0)
+    assert sorted(it["voice"] for it in corpus.items if it["voice"].startswith("real")) == \
+        [f"real:train{i}" for i in range(4)]
+    share = sum(w for w, it in zip(corpus.weights, corpus.items) if it["voice"].startswith("real"))
+    assert share == pytest.approx(0.75)

@@ -118,10 +118,23 @@ def load_shard(path):
         style = np.array([raw_style[scol[a.name]] if a.name in scol else a.default for a in STYLE_AXES], np.float32)
         phones = parse_phones(data["phones"] if "phones" in data else None)
         voice = str(data["voice"]) if "voice" in data else "unknown"
+        split = str(data["split"]) if "split" in data else "train"
     n = min(full.shape[0], audio.size // SAMPLES_PER_FRAME + 1)
     return dict(audio=audio, curves=np.clip(full[:n], 0.0, 1.0), style=style, bilabial=bilabial_mask(phones, n),
                 labiodental=bilabial_mask(phones, n, LABIODENTAL), rounded=bilabial_mask(phones, n, ROUNDED),
-                phone=phone_frames(phones, n), voice=voice, path=path)
+                phone=phone_frames(phones, n), voice=voice, split=split, path=path)
+
+
+def split_root(spec):
+    """``PATH`` or ``PATH:WEIGHT`` -> (PATH, WEIGHT): a corpus folder and how much its audio counts when sampling
+    (1 = by length like every other folder; 3 = each of its seconds is drawn three times as often)."""
+    path, sep, weight = str(spec).rpartition(":")
+    if sep and path:
+        try:
+            return path, float(weight)
+        except ValueError:
+            pass
+    return str(spec), 1.0
 
 
 class Augmenter:
@@ -171,7 +184,7 @@ class Corpus:
     """All usable shards of a corpus folder, refreshed when new shards appear."""
 
     def __init__(self, roots, exclude=None, val_fraction=0.03):
-        self.roots = [roots] if isinstance(roots, (str, os.PathLike)) else list(roots)
+        self.roots = [split_root(r) for r in ([roots] if isinstance(roots, (str, os.PathLike)) else roots)]
         self.exclude = held_out_voices() if exclude is None else frozenset(exclude)
         self.val_fraction = val_fraction
         self.items, self.val, self.seen = [], [], set()
@@ -181,7 +194,7 @@ class Corpus:
 
     def refresh(self):
         added = 0
-        for root in self.roots:
+        for root, weight in self.roots:
             for path in sorted(glob.glob(os.path.join(root, "**", "*.npz"), recursive=True)):
                 if path in self.seen:
                     continue
@@ -192,13 +205,14 @@ class Corpus:
                     log.warning("skip %s: %s", path, exc)
                     self.seen.discard(path)
                     continue
-                if item["voice"] in self.exclude or item["curves"].shape[0] < 20:
-                    continue
+                if item["voice"] in self.exclude or item["split"] == "dev" or item["curves"].shape[0] < 20:
+                    continue  # held-out voices and real-speech dev speakers are never trained on
+                item["weight"] = weight
                 # a stable ~3% of utterances (by file name) monitor over-fitting
                 h = sum(map(ord, os.path.basename(path))) * 2654435761 % 1000
                 (self.val if h < self.val_fraction * 1000 else self.items).append(item)
                 added += 1
-        self.weights = np.array([it["curves"].shape[0] for it in self.items], np.float64)
+        self.weights = np.array([it["curves"].shape[0] * it["weight"] for it in self.items], np.float64)
         self.weights /= max(self.weights.sum(), 1.0)
         return added
 

@@ -212,7 +212,7 @@ def style_codes(enc, corpus, rng, per_item=2, frames=150):
 def parse_args(argv=None):
     """-> (arguments, LossWeights): the weights from the --*-weight flags, every other weight at its default."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--corpus", action="append", required=True, help="shard folder (repeatable)")
+    ap.add_argument("--corpus", action="append", required=True, help="shard folder, or FOLDER:WEIGHT to draw its audio WEIGHT times as often (repeatable)")
     ap.add_argument("--out", required=True, help="run folder (resumes from OUT/last.pt)")
     ap.add_argument("--minutes", type=float, default=60.0, help="training time budget (wall clock)")
     ap.add_argument("--batch", type=int, default=16)
