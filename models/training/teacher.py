@@ -109,7 +109,12 @@ def style_dict(style):
 
 
 def _segments(ph):
-    """Expand diphthongs and mark long pauses: arrays start, end, phone index, stress gain."""
+    """Expand diphthongs and mark long pauses -> a segment table for :func:`lower_face_segments`.
+
+    Returns a dict of arrays over segments: ``s``, ``e``, ``tgt`` [N, K] (targets at full
+    articulation), ``dom`` [N, G, 3], ``gain``, ``long_sil``, ``sil`` (is silence), and the
+    lip-critical degrees ``closure`` (bilabial seal), ``tuck`` (labiodental) and ``rounding``.
+    """
     s, e, idx, gain, long_sil = [], [], [], [], []
     for start, end, base, stress in ph:
         g = 1.0 if stress is None else (0.78, 1.05, 0.92)[stress]
@@ -121,7 +126,11 @@ def _segments(ph):
         else:
             s.append(start); e.append(end); idx.append(P.PHONE_INDEX[base]); gain.append(g)
             long_sil.append(base == P.SILENCE and end - start >= LONG_PAUSE)
-    return (np.array(s), np.array(e), np.array(idx, np.int64), np.array(gain), np.array(long_sil, bool))
+    idx = np.array(idx, np.int64)
+    return dict(s=np.array(s), e=np.array(e), tgt=_TGT[idx], dom=_DOM[idx], gain=np.array(gain),
+                long_sil=np.array(long_sil, bool), sil=idx == _SIL,
+                closure=_IS_BILABIAL[idx].astype(np.float64), tuck=_IS_LABIODENTAL[idx].astype(np.float64),
+                rounding=_IS_ROUNDING[idx])
 
 
 def _envelope(t, s, e, ramp_in, ramp_out):
@@ -138,7 +147,15 @@ def lower_face(ph, t, st):
     if not ph:
         out[:, IDX["jawOpen"]] = P.TARGETS[P.SILENCE]["jawOpen"] * 0
         return out, np.zeros(T)
-    s, e, idx, gain, long_sil = _segments(ph)
+    return lower_face_segments(_segments(ph), t, st)
+
+
+def lower_face_segments(seg, t, st):
+    """Lower face [T, K] from a segment table (see :func:`_segments`); also returns the seal."""
+    T = t.shape[0]
+    out = np.zeros((T, K))
+    s, e, gain, long_sil, is_sil = seg["s"], seg["e"], seg["gain"], seg["long_sil"], seg["sil"]
+    base_tgt = seg["tgt"]
     lead = LEAD_PER_UNIT * st["timing"]
     s = s - lead
     e = e - lead
@@ -149,8 +166,8 @@ def lower_face(ph, t, st):
     # per-segment targets with style amplitude
     emo_art = sum(EMOTION_ARTIC[k] * st[k] for k in EMOTION_ARTIC)
     amp = (1.0 + 0.42 * st["articulation"] + emo_art) * gain
-    amp = np.where(idx == _SIL, 1.0, amp)
-    tgt = _TGT[idx] * amp[:, None]
+    amp = np.where(is_sil, 1.0, amp)
+    tgt = base_tgt * amp[:, None]
     ja = st["jaw_lips"]
     tgt[:, GROUP_CHANNELS["jaw"]] *= 1.0 + 0.45 * ja
     tgt[:, GROUP_CHANNELS["lips"]] *= 1.0 - 0.40 * ja
@@ -158,10 +175,10 @@ def lower_face(ph, t, st):
     tgt[long_sil] = 0.0                                # long pauses: closed, neutral mouth
 
     # Cohen-Massaro dominance, distance to the segment's core (middle 60 %)
-    shrink = np.where(idx == _SIL, 0.0, 0.2 * d)      # silences hold over their whole interval
+    shrink = np.where(is_sil, 0.0, 0.2 * d)      # silences hold over their whole interval
     core_s = s + shrink
     core_e = e - shrink
-    dom = _DOM[idx].copy()                             # [N, G, 3]
+    dom = seg["dom"].copy()                             # [N, G, 3]
     dom[long_sil, :, 0] = 2.0
     before = np.maximum(core_s[None, :] - t[:, None], 0.0)   # [T, N]
     after = np.maximum(t[:, None] - core_e[None, :], 0.0)
@@ -197,25 +214,25 @@ def lower_face(ph, t, st):
     next_d = np.concatenate([d[1:], [0.2]])
     ramp_in = np.minimum(0.065 * width, np.maximum(0.5 * prev_d, 0.035))
     ramp_out = np.minimum(0.045 * width, np.maximum(0.5 * next_d, 0.035))
-    bil = _IS_BILABIAL[idx]
+    bil = seg["closure"] > 0
     if bil.any():
         # plateau starts 15 ms before the acoustic segment and always covers its middle frame
         ps, pe = s[bil] - 0.015, e[bil]
-        Eb_i = _envelope(t, ps, pe, ramp_in[bil], ramp_out[bil])
+        Eb_i = _envelope(t, ps, pe, ramp_in[bil], ramp_out[bil]) * seg["closure"][bil][None, :]
         Eb = Eb_i.max(axis=1)
         jaw = out[:, IDX["jawOpen"]]
         out[:, IDX["jawOpen"]] = jaw - Eb * np.maximum(jaw - 0.10, 0.0)
         out[:, _LIP_OPENERS] *= (1.0 - Eb)[:, None]
-        press_t = _TGT[idx[bil]][:, _PRESS] * max(0.75, 1.0 + 0.3 * st["articulation"])
+        press_t = base_tgt[bil][:, _PRESS] * max(0.75, 1.0 + 0.3 * st["articulation"])
         press = np.einsum("tn,nk->tnk", Eb_i, press_t).max(axis=1)
         out[:, _PRESS] = np.maximum(out[:, _PRESS], press)
     else:
         Eb = np.zeros(T)
-    ld = _IS_LABIODENTAL[idx]
+    ld = seg["tuck"] > 0
     if ld.any():
-        Ef_i = _envelope(t, s[ld] - 0.010, e[ld], ramp_in[ld], ramp_out[ld])
+        Ef_i = _envelope(t, s[ld] - 0.010, e[ld], ramp_in[ld], ramp_out[ld]) * seg["tuck"][ld][None, :]
         Ef = Ef_i.max(axis=1)
-        roll = (Ef_i * (_TGT[idx[ld], IDX["mouthRollLower"]] * max(0.8, 1.0 + 0.25 * st["articulation"]))[None, :]).max(axis=1)
+        roll = (Ef_i * (base_tgt[ld, IDX["mouthRollLower"]] * max(0.8, 1.0 + 0.25 * st["articulation"]))[None, :]).max(axis=1)
         out[:, IDX["mouthRollLower"]] = np.maximum(out[:, IDX["mouthRollLower"]], roll)
         for n in ("mouthUpperUp_L", "mouthUpperUp_R"):
             out[:, IDX[n]] = np.maximum(out[:, IDX[n]], 0.16 * Ef)
@@ -223,12 +240,12 @@ def lower_face(ph, t, st):
         out[:, IDX["jawOpen"]] = jaw - Ef * np.maximum(jaw - 0.12, 0.0)
         for n in ("mouthLowerDown_L", "mouthLowerDown_R", "mouthFunnel"):
             out[:, IDX[n]] *= 1.0 - 0.8 * Ef
-    rd = _IS_ROUNDING[idx]
+    rd = seg["rounding"]
     if rd.any():
         Er_i = _envelope(t, s[rd] - 0.010, e[rd], 0.08 * width, ramp_out[rd])
         rscale = max(0.75, 1.0 + 0.3 * st["articulation"]) * (1.0 - 0.2 * ja)
         for n in ("mouthPucker", "mouthFunnel"):
-            v = (Er_i * (_TGT[idx[rd], IDX[n]] * rscale)[None, :]).max(axis=1)
+            v = (Er_i * (base_tgt[rd, IDX[n]] * rscale)[None, :]).max(axis=1)
             if n == "mouthFunnel":
                 v *= 1.0 - Eb                            # a bilabial inside rounding stays sealed
             out[:, IDX[n]] = np.maximum(out[:, IDX[n]], v)
