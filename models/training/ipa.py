@@ -116,7 +116,8 @@ def split_segments(ipa):
 
 
 def _vowel(seg, f):
-    base = unicodedata.normalize("NFD", seg)[0]
+    seg = unicodedata.normalize("NFD", seg)        # diacritics as combining marks (ä -> a + ̈)
+    base = seg[0]
     close, back = VOWEL_CHART[base]
     rnd = 1.0 if (f and f["round"] > 0) else 0.0
     if LOWERED in seg:
@@ -174,7 +175,7 @@ def _manner(f, base, seg):
         return "tap"
     if base in GLOTTAL:
         return "fricative"
-    return "fricative" if RAISED in seg else "trill"   # r̝: a raised (fricative) trill
+    return "fricative" if RAISED in unicodedata.normalize("NFD", seg) else "trill"   # r̝: a raised (fricative) trill
 
 
 def segment_art(seg):
@@ -324,7 +325,7 @@ def closure_degree(a):
     if a.kind != "cons" or a.place != "bilabial":
         return 0.0
     if a.manner == "fricative":
-        return 0.6 if LOWERED in a.ipa else 0.8
+        return 0.6 if LOWERED in unicodedata.normalize("NFD", a.ipa) else 0.8
     if a.manner == "approximant":
         return 0.6
     return 1.0
