@@ -213,6 +213,9 @@ def parse(ipa):
 
 # --------------------------------------------------------------------------------------------
 # feature -> target functions. Constants are chosen so that English reproduces phonemes._T.
+# rounded vowels: close-mid /o ø ɵ/ protrude clearly (English has them only inside OW's glide), lax
+# near-close /ʊ ʏ/ less (English UH), close /u y/ most
+_PUCKER_BY_CLOSE = ((0.0, 0.10), (0.4, 0.12), (0.6, 0.32), (0.8, 0.40), (1.0, 0.78))
 _JAW_BY_CLOSE = ((0.0, 0.58), (0.2, 0.52), (0.4, 0.33), (0.5, 0.30), (0.6, 0.27), (0.8, 0.21), (1.0, 0.125))
 
 
@@ -232,12 +235,12 @@ def vowel_targets(a):
     c, b, r = a.close, a.back, a.rnd
     o = 1.0 - c
     spread = (1.0 - r) * (1.0 - b)
-    d = {"jawOpen": _interp(c, _JAW_BY_CLOSE) + (0.08 * b if o >= 0.4 else 0.0)}
+    d = {"jawOpen": _interp(c, _JAW_BY_CLOSE) + (0.08 * b if o >= 0.55 else 0.0)}
     d["mouthLowerDown"] = (1.0 - r) * 0.26 * _clip01((o - 0.35) / 0.45) + r * 0.13 * o
     d["mouthUpperUp"] = (1.0 - r) * (0.05 + 0.09 * (1.0 - b) * _clip01((o - 0.6) / 0.2))
     d["mouthStretch"] = spread * (0.22 + 0.20 * c * c)
     d["mouthSmile"] = spread * 0.16 * _clip01((c - 0.5) / 0.5) ** 1.3
-    d["mouthPucker"] = r * (0.12 + 0.66 * _clip01((c - 0.4) / 0.6) ** 2)
+    d["mouthPucker"] = r * _interp(c, _PUCKER_BY_CLOSE)
     d["mouthFunnel"] = r * (0.36 + 0.06 * _clip01((c - 0.9) / 0.1))
     d["jawForward"] = r * 0.06 * _clip01((c - 0.9) / 0.1)
     if a.rhotic:                                   # r-coloured: lips protrude, jaw half-closes
