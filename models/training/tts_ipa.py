@@ -210,8 +210,8 @@ def synth_espeak(text, voice, rate=1.0, pitch=0.0):
 def _pho(text, voice, rate, pitch):
     speed = int(round(175 * rate))
     pitch_v = int(np.clip(50 + 6 * pitch, 0, 99))
-    r = subprocess.run(["espeak-ng", "-q", "--pho", "-v", f"mb-{voice}", "-s", str(speed), "-p", str(pitch_v), text],
-                       capture_output=True, check=False)
+    cmd = ["espeak-ng", "-q", "--pho", "-v", f"mb-{voice}", "-s", str(speed), "-p", str(pitch_v)]
+    r = subprocess.run(cmd + ["--", text], capture_output=True, check=False)   # "--": text may start with -
     if r.returncode != 0 or not r.stdout.strip():
         raise tts.VoiceNotInstalledError(f"espeak-ng could not produce MBROLA phonemes for {voice!r}: "
                                          f"{r.stderr.decode(errors='replace').strip()[:200]}")
