@@ -210,3 +210,12 @@ def test_tiny_multilingual_shard_round_trip(tmp_path):
             assert (lab == "sil") == (str(ip) == "")
         assert d["curves"].shape == (int(np.ceil(d["audio"].shape[0] / d["sr"] * 50 - 1e-6)), 51)
         assert d["phones"][0][0] == 0.0 and d["phones"][-1][1] == pytest.approx(d["audio"].shape[0] / d["sr"])
+
+
+def test_training_never_loads_a_multilingual_held_out_voice():
+    from models.training.dataset import held_out_voices
+    from models.training.languages import LANGUAGES
+    ex = held_out_voices()
+    assert {lang.held_out for lang in LANGUAGES.values()} <= ex
+    assert "mbrola:us3" in ex and "mbrola:de1" not in ex
+    assert len({lang.held_out for lang in LANGUAGES.values()}) == len(LANGUAGES)
