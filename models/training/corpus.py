@@ -2,6 +2,8 @@
 
     python -m models.training.corpus --hours 3 --out /path/corpus --seed 0 [--workers 1]
                                      [--voices engine:name,...] [--fps 50]
+    python -m models.training.corpus --langs de,fr,... --hours 2.5 --out /path/multi --seed 2
+                                     (multilingual: models/training/corpus_multi.py)
 
 Shard ``NNNNNNN.npz`` (DESIGN.md): ``audio`` float32 [N] at 16 kHz, ``sr``, ``phones`` structured
 array (start s, end s, ARPAbet label), ``curves`` float32 [T, 51], ``names`` (RIG_NAMES), ``fps``,
@@ -256,9 +258,15 @@ def main(argv=None):
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--voices", default=None, help="comma-separated engine:name list (default: all installed "
                                                    "of DEFAULT_VOICES)")
+    ap.add_argument("--langs", default=None, help="comma-separated language codes (de,fr,...): build the "
+                                                  "multilingual corpus (models/training/corpus_multi.py)")
     a = ap.parse_args(argv)
     voices = [v.strip() for v in a.voices.split(",") if v.strip()] if a.voices else None
     try:
+        if a.langs:
+            from . import corpus_multi
+            corpus_multi.generate(a.hours, a.out, a.seed, [x.strip() for x in a.langs.split(",") if x.strip()])
+            return 0
         generate(a.hours, a.out, a.seed, max(1, a.workers), voices)
     except ParleyError as e:
         print(f"error: {e}", file=sys.stderr)
