@@ -50,7 +50,7 @@ def pick(phones, teacher, fps=50):
                 if best is None or score > best[0]:
                     best = (score, f, (s, e, lab))
         if best is None:
-            raise SystemExit(f"the shard has no stressed /{label.lower()}/")
+            raise SystemExit(f"the shard has no {'' if label == 'P' else 'stressed '}/{label.lower()}/")
         out[label] = (best[1], best[2])
     return out
 
