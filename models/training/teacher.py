@@ -152,34 +152,43 @@ def lower_face(ph, t, st):
 
 def lower_face_segments(seg, t, st):
     """Lower face [T, K] from a segment table (see :func:`_segments`); also returns the seal."""
-    T = t.shape[0]
-    out = np.zeros((T, K))
-    s, e, gain, long_sil, is_sil = seg["s"], seg["e"], seg["gain"], seg["long_sil"], seg["sil"]
-    base_tgt = seg["tgt"]
+    out = np.zeros((t.shape[0], K))
     lead = LEAD_PER_UNIT * st["timing"]
-    s = s - lead
-    e = e - lead
-    d = e - s
-    smooth = st["smoothness"]
-    width = np.exp(0.55 * smooth)                      # >1 widens dominance (smooth), <1 crisp
+    s = seg["s"] - lead
+    e = seg["e"] - lead
+    width = np.exp(0.55 * st["smoothness"])            # >1 widens dominance (smooth), <1 crisp
+    tgt = _segment_targets(seg, st)
+    _coarticulate(out, t, s, e, seg, tgt, width)
+    _lower_style_biases(out, st)
+    Eb = _lip_gestures(out, t, s, e, seg, st, width)
+    # seal: mouthClose cancels the jaw opening wherever a bilabial holds
+    out[:, IDX["mouthClose"]] = np.maximum(out[:, IDX["mouthClose"]], Eb * out[:, IDX["jawOpen"]])
+    np.clip(out, 0.0, 1.0, out=out)
+    return out, Eb
 
-    # per-segment targets with style amplitude
+
+def _segment_targets(seg, st):
+    """Per-segment targets [N, K] with the style's amplitude."""
     emo_art = sum(EMOTION_ARTIC[k] * st[k] for k in EMOTION_ARTIC)
-    amp = (1.0 + 0.42 * st["articulation"] + emo_art) * gain
-    amp = np.where(is_sil, 1.0, amp)
-    tgt = base_tgt * amp[:, None]
+    amp = (1.0 + 0.42 * st["articulation"] + emo_art) * seg["gain"]
+    amp = np.where(seg["sil"], 1.0, amp)
+    tgt = seg["tgt"] * amp[:, None]
     ja = st["jaw_lips"]
     tgt[:, GROUP_CHANNELS["jaw"]] *= 1.0 + 0.45 * ja
     tgt[:, GROUP_CHANNELS["lips"]] *= 1.0 - 0.40 * ja
     tgt[:, GROUP_CHANNELS["round"]] *= 1.0 - 0.30 * ja
-    tgt[long_sil] = 0.0                                # long pauses: closed, neutral mouth
+    tgt[seg["long_sil"]] = 0.0                         # long pauses: closed, neutral mouth
+    return tgt
 
-    # Cohen-Massaro dominance, distance to the segment's core (middle 60 %)
-    shrink = np.where(is_sil, 0.0, 0.2 * d)      # silences hold over their whole interval
+
+def _coarticulate(out, t, s, e, seg, tgt, width):
+    """Cohen-Massaro dominance, distance to the segment's core (middle 60 %), per articulator group."""
+    d = e - s
+    shrink = np.where(seg["sil"], 0.0, 0.2 * d)       # silences hold over their whole interval
     core_s = s + shrink
     core_e = e - shrink
-    dom = seg["dom"].copy()                             # [N, G, 3]
-    dom[long_sil, :, 0] = 2.0
+    dom = seg["dom"].copy()                            # [N, G, 3]
+    dom[seg["long_sil"], :, 0] = 2.0
     before = np.maximum(core_s[None, :] - t[:, None], 0.0)   # [T, N]
     after = np.maximum(t[:, None] - core_e[None, :], 0.0)
     for g, name in enumerate(P.GROUPS):
@@ -189,7 +198,9 @@ def lower_face_segments(seg, t, st):
         ch = GROUP_CHANNELS[name]
         out[:, ch] = D @ tgt[:, ch]
 
-    # style biases that belong to the lower face (seed-independent)
+
+def _lower_style_biases(out, st):
+    """Style biases that belong to the lower face (seed-independent): smile/frown, emotions, asymmetry."""
     sm = st["smile"]
     for n in ("mouthSmile_L", "mouthSmile_R"):
         out[:, IDX[n]] += 0.32 * max(sm, 0.0)
@@ -207,52 +218,62 @@ def lower_face_segments(seg, t, st):
         out[:, _RIGHT] *= 1.0 - 0.35 * asym
         out[:, IDX["mouthLeft" if asym > 0 else "mouthRight"]] += 0.12 * abs(asym)
 
-    # lip-critical targets: reach before the segment, hold to its end (release)
-    # ramps never take more than half of the neighbouring segment, so a short vowel between two
-    # bilabials still opens (ramp times are the lips' closing/opening gestures)
+
+def _lip_gestures(out, t, s, e, seg, st, width):
+    """Lip-critical targets: reach before the segment, hold to its end (release); -> the bilabial envelope [T].
+
+    Ramps never take more than half of the neighbouring segment, so a short vowel between two bilabials still
+    opens (ramp times are the lips' closing/opening gestures)."""
+    d = e - s
     prev_d = np.concatenate([[0.2], d[:-1]])
     next_d = np.concatenate([d[1:], [0.2]])
     ramp_in = np.minimum(0.065 * width, np.maximum(0.5 * prev_d, 0.035))
     ramp_out = np.minimum(0.045 * width, np.maximum(0.5 * next_d, 0.035))
     bil = seg["closure"] > 0
-    if bil.any():
-        # plateau starts 15 ms before the acoustic segment and always covers its middle frame
-        ps, pe = s[bil] - 0.015, e[bil]
-        Eb_i = _envelope(t, ps, pe, ramp_in[bil], ramp_out[bil]) * seg["closure"][bil][None, :]
-        Eb = Eb_i.max(axis=1)
-        jaw = out[:, IDX["jawOpen"]]
-        out[:, IDX["jawOpen"]] = jaw - Eb * np.maximum(jaw - 0.10, 0.0)
-        out[:, _LIP_OPENERS] *= (1.0 - Eb)[:, None]
-        press_t = base_tgt[bil][:, _PRESS] * max(0.75, 1.0 + 0.3 * st["articulation"])
-        press = np.einsum("tn,nk->tnk", Eb_i, press_t).max(axis=1)
-        out[:, _PRESS] = np.maximum(out[:, _PRESS], press)
-    else:
-        Eb = np.zeros(T)
+    Eb = _bilabial(out, t, s, e, seg, st, ramp_in, ramp_out, bil) if bil.any() else np.zeros(t.shape[0])
     ld = seg["tuck"] > 0
     if ld.any():
-        Ef_i = _envelope(t, s[ld] - 0.010, e[ld], ramp_in[ld], ramp_out[ld]) * seg["tuck"][ld][None, :]
-        Ef = Ef_i.max(axis=1)
-        roll = (Ef_i * (base_tgt[ld, IDX["mouthRollLower"]] * max(0.8, 1.0 + 0.25 * st["articulation"]))[None, :]).max(axis=1)
-        out[:, IDX["mouthRollLower"]] = np.maximum(out[:, IDX["mouthRollLower"]], roll)
-        for n in ("mouthUpperUp_L", "mouthUpperUp_R"):
-            out[:, IDX[n]] = np.maximum(out[:, IDX[n]], 0.16 * Ef)
-        jaw = out[:, IDX["jawOpen"]]
-        out[:, IDX["jawOpen"]] = jaw - Ef * np.maximum(jaw - 0.12, 0.0)
-        for n in ("mouthLowerDown_L", "mouthLowerDown_R", "mouthFunnel"):
-            out[:, IDX[n]] *= 1.0 - 0.8 * Ef
+        _labiodental(out, t, s, e, seg, st, ramp_in, ramp_out, ld)
     rd = seg["rounding"]
     if rd.any():
         Er_i = _envelope(t, s[rd] - 0.010, e[rd], 0.08 * width, ramp_out[rd])
-        rscale = max(0.75, 1.0 + 0.3 * st["articulation"]) * (1.0 - 0.2 * ja)
+        rscale = max(0.75, 1.0 + 0.3 * st["articulation"]) * (1.0 - 0.2 * st["jaw_lips"])
         for n in ("mouthPucker", "mouthFunnel"):
-            v = (Er_i * (base_tgt[rd, IDX[n]] * rscale)[None, :]).max(axis=1)
+            v = (Er_i * (seg["tgt"][rd, IDX[n]] * rscale)[None, :]).max(axis=1)
             if n == "mouthFunnel":
                 v *= 1.0 - Eb                            # a bilabial inside rounding stays sealed
             out[:, IDX[n]] = np.maximum(out[:, IDX[n]], v)
-    # seal: mouthClose cancels the jaw opening wherever a bilabial holds
-    out[:, IDX["mouthClose"]] = np.maximum(out[:, IDX["mouthClose"]], Eb * out[:, IDX["jawOpen"]])
-    np.clip(out, 0.0, 1.0, out=out)
-    return out, Eb
+    return Eb
+
+
+def _bilabial(out, t, s, e, seg, st, ramp_in, ramp_out, bil):
+    """/p b m/ (weighted by the closure degree): the plateau starts 15 ms before the acoustic segment and
+    always covers its middle frame."""
+    ps, pe = s[bil] - 0.015, e[bil]
+    Eb_i = _envelope(t, ps, pe, ramp_in[bil], ramp_out[bil]) * seg["closure"][bil][None, :]
+    Eb = Eb_i.max(axis=1)
+    jaw = out[:, IDX["jawOpen"]]
+    out[:, IDX["jawOpen"]] = jaw - Eb * np.maximum(jaw - 0.10, 0.0)
+    out[:, _LIP_OPENERS] *= (1.0 - Eb)[:, None]
+    press_t = seg["tgt"][bil][:, _PRESS] * max(0.75, 1.0 + 0.3 * st["articulation"])
+    press = np.einsum("tn,nk->tnk", Eb_i, press_t).max(axis=1)
+    out[:, _PRESS] = np.maximum(out[:, _PRESS], press)
+    return Eb
+
+
+def _labiodental(out, t, s, e, seg, st, ramp_in, ramp_out, ld):
+    """/f v/ (weighted by the tuck degree): the lower lip rolls in under the upper teeth, the jaw nearly closes."""
+    Ef_i = _envelope(t, s[ld] - 0.010, e[ld], ramp_in[ld], ramp_out[ld]) * seg["tuck"][ld][None, :]
+    Ef = Ef_i.max(axis=1)
+    roll_t = seg["tgt"][ld, IDX["mouthRollLower"]] * max(0.8, 1.0 + 0.25 * st["articulation"])
+    roll = (Ef_i * roll_t[None, :]).max(axis=1)
+    out[:, IDX["mouthRollLower"]] = np.maximum(out[:, IDX["mouthRollLower"]], roll)
+    for n in ("mouthUpperUp_L", "mouthUpperUp_R"):
+        out[:, IDX[n]] = np.maximum(out[:, IDX[n]], 0.16 * Ef)
+    jaw = out[:, IDX["jawOpen"]]
+    out[:, IDX["jawOpen"]] = jaw - Ef * np.maximum(jaw - 0.12, 0.0)
+    for n in ("mouthLowerDown_L", "mouthLowerDown_R", "mouthFunnel"):
+        out[:, IDX[n]] *= 1.0 - 0.8 * Ef
 
 
 def _smooth_noise(rng, t, knot_dt, amp):
@@ -276,8 +297,19 @@ def upper_face(ph, t, st, rng, energy=None):
     dur = float(t[-1]) + 1e-9 if T else 0.0
     uf = st["upper_face"]
     act = 0.25 + 0.75 * (uf + 1.0) / 2.0               # 0.25 (still) .. 1 (animated)
+    # the draws from rng in this order: brows, blinks, gaze, emotions
+    _brow_accents(out, ph, t, rng, energy, dur, act)
+    _blinks(out, ph, t, rng, dur, uf, act)
+    if T:
+        _gaze_and_drift(out, t, rng, dur, act)
+    _upper_emotions(out, t, st, rng)
+    np.clip(out, 0.0, 1.0, out=out)
+    return out
 
-    # brows on stressed syllables (pitch accents); an energy hint enlarges loud ones
+
+def _brow_accents(out, ph, t, rng, energy, dur, act):
+    """Brows on stressed syllables (pitch accents); an energy hint enlarges loud ones."""
+    T = t.shape[0]
     acc_s, acc_e, acc_w = [], [], []
     for (start, end, base, stress) in ph:
         if base in P.VOWELS and stress == 1 and end - start > 0.04:
@@ -297,7 +329,9 @@ def upper_face(ph, t, st, rng, energy=None):
         out[:, IDX["browOuterUp_R"]] += raise_.sum(axis=1)
         out[:, IDX["browInnerUp"]] += (raise_ * inner_frac[None, :]).sum(axis=1)
 
-    # blinks: refractory Poisson process at 10-20 /min, extra ones at pauses
+
+def _blinks(out, ph, t, rng, dur, uf, act):
+    """A refractory Poisson process at 10-20 /min; most blinks near a pause move to its start."""
     rate = (16.0 + 5.0 * uf) / 60.0
     times = []
     tt = rng.exponential(1.0 / rate) * rng.random()
@@ -331,30 +365,34 @@ def upper_face(ph, t, st, rng, energy=None):
         out[:, IDX["eyeBlink_L"]] = blink
         out[:, IDX["eyeBlink_R"]] = blink
 
-    # gaze: slow saccade-like shifts (smoothed steps), small
-    if T:
-        gx = np.zeros(T); gy = np.zeros(T)
-        tt, x, y = 0.0, 0.0, 0.0
-        while tt < dur:
-            nxt = tt + rng.uniform(0.8, 2.8)
-            x, y = rng.normal(0, 0.10), rng.normal(0, 0.07)
-            m = (t >= tt) & (t < nxt)
-            gx[m], gy[m] = x, y
-            tt = nxt
-        kern = np.hanning(5); kern /= kern.sum()
-        gx = np.convolve(np.pad(gx, 2, mode="edge"), kern, "valid")
-        gy = np.convolve(np.pad(gy, 2, mode="edge"), kern, "valid")
-        # +x: look to the character's left
-        out[:, IDX["eyeLookOut_L"]] = np.maximum(gx, 0); out[:, IDX["eyeLookIn_R"]] = np.maximum(gx, 0)
-        out[:, IDX["eyeLookIn_L"]] = np.maximum(-gx, 0); out[:, IDX["eyeLookOut_R"]] = np.maximum(-gx, 0)
-        out[:, IDX["eyeLookUp_L"]] = out[:, IDX["eyeLookUp_R"]] = np.maximum(gy, 0)
-        out[:, IDX["eyeLookDown_L"]] = out[:, IDX["eyeLookDown_R"]] = np.maximum(-gy, 0)
-        drift = _smooth_noise(rng, t, 0.7, 0.03 * act)
-        out[:, IDX["browInnerUp"]] += np.maximum(drift, 0)
-        for n in ("browDown_L", "browDown_R"):
-            out[:, IDX[n]] += np.maximum(-drift, 0)
 
-    # emotions, upper part (slowly breathing intensity, seeded)
+def _gaze_and_drift(out, t, rng, dur, act):
+    """Gaze: slow saccade-like shifts (smoothed steps), small; and the brows' slow drift."""
+    T = t.shape[0]
+    gx = np.zeros(T); gy = np.zeros(T)
+    tt, x, y = 0.0, 0.0, 0.0
+    while tt < dur:
+        nxt = tt + rng.uniform(0.8, 2.8)
+        x, y = rng.normal(0, 0.10), rng.normal(0, 0.07)
+        m = (t >= tt) & (t < nxt)
+        gx[m], gy[m] = x, y
+        tt = nxt
+    kern = np.hanning(5); kern /= kern.sum()
+    gx = np.convolve(np.pad(gx, 2, mode="edge"), kern, "valid")
+    gy = np.convolve(np.pad(gy, 2, mode="edge"), kern, "valid")
+    # +x: look to the character's left
+    out[:, IDX["eyeLookOut_L"]] = np.maximum(gx, 0); out[:, IDX["eyeLookIn_R"]] = np.maximum(gx, 0)
+    out[:, IDX["eyeLookIn_L"]] = np.maximum(-gx, 0); out[:, IDX["eyeLookOut_R"]] = np.maximum(-gx, 0)
+    out[:, IDX["eyeLookUp_L"]] = out[:, IDX["eyeLookUp_R"]] = np.maximum(gy, 0)
+    out[:, IDX["eyeLookDown_L"]] = out[:, IDX["eyeLookDown_R"]] = np.maximum(-gy, 0)
+    drift = _smooth_noise(rng, t, 0.7, 0.03 * act)
+    out[:, IDX["browInnerUp"]] += np.maximum(drift, 0)
+    for n in ("browDown_L", "browDown_R"):
+        out[:, IDX[n]] += np.maximum(-drift, 0)
+
+
+def _upper_emotions(out, t, st, rng):
+    """Emotions, upper part (slowly breathing intensity, seeded)."""
     for emo, face in EMOTION_FACE.items():
         w = st[emo]
         if w > 0:
@@ -362,8 +400,6 @@ def upper_face(ph, t, st, rng, energy=None):
             for n, v in face.items():
                 if n.startswith(("brow", "eye")):
                     out[:, IDX[n]] += wt * v
-    np.clip(out, 0.0, 1.0, out=out)
-    return out
 
 
 def num_frames(phones_end, fps, duration=None):
