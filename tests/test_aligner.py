@@ -124,3 +124,62 @@ def test_phonemize_czech_and_exact_synth_timings():
     assert audio.dtype == np.float32 and abs(phones[-1][1] - audio.shape[0] / 16000) < 1e-4
     assert [ipa.normalise(p) for s, e, p in phones if p] == ["d", "o", "b", "r", "i", "d", "e", "n"]
     assert all(abs(a[1] - b[0]) < 1e-9 for a, b in zip(phones, phones[1:]))
+
+
+def test_mbrola_events_shift_to_the_first_phone():
+    ev = [(0, "w", ""), (0, "p", ""), (1000, "p", "ɡ"), (2040, "p", "uː"), (3000, "p", "")]
+    shifted = espeak._mbrola_shift(ev)
+    assert [s for s, k, n in shifted if k == "p"] == [0, 0, 1040, 2000]
+    assert [n for s, k, n in shifted] == [n for s, k, n in ev]
+
+
+def test_text_pools_split_train_and_test_by_line(tmp_path):
+    from models.training.aligner import data
+    stamp = tmp_path / "usr/share/tuxpaint/stamps/animals/cat.txt"
+    stamp.parent.mkdir(parents=True)
+    lines = [f"Kočka číslo {i} spí." for i in range(60)]
+    stamp.write_text("A cat.\n" + "".join(f"cs.utf8={t}\n" for t in lines), encoding="utf-8")
+    lua = tmp_path / "usr/share/games/fillets-ng/script/lvl/dialogs_cs.lua"
+    lua.parent.mkdir(parents=True)
+    lua.write_text('dialogId("l-m-a", "font_small", "Hi")\ndialogStr("Ahoj rybičko")\n', encoding="utf-8")
+    train, test = data.text_pool("cs", "train", str(tmp_path)), data.text_pool("cs", "test", str(tmp_path))
+    assert not set(train) & set(test)
+    assert set(train) | set(test) == set(lines) | {"Ahoj rybičko"}
+    assert all(data.is_test_text(t) for t in test)
+
+
+def test_realspeech_items_pair_audio_with_subtitles_and_characters(tmp_path):
+    from models.training.aligner import realspeech as rs
+    root = tmp_path
+    script = root / rs.FILLETS / "script" / "wreck"
+    script.mkdir(parents=True)
+    (script / "dialogs_cs.lua").write_text(
+        'dialogId("vr-m-ahoj", "font_small", "Hello")\ndialogStr("Ahoj, jak se máš?")\n\n'
+        'dialogId("vr-x-papousek", "font_parrot", "Polly")\ndialogStr("Papoušek chce sušenku.")\n', encoding="utf-8")
+    snd = root / rs.FILLETS / "sound" / "wreck" / "cs"
+    snd.mkdir(parents=True)
+    for n in ("vr-m-ahoj", "vr-x-papousek", "vr-v-nothing"):
+        (snd / f"{n}.ogg").write_bytes(b"")
+    items = rs.fillets_items(str(root), "cs")
+    assert [(i["text"], i["speaker"], i["dev"]) for i in items] == [
+        ("Ahoj, jak se máš?", "fillets_cs_small_fish", False),
+        ("Papoušek chce sušenku.", "fillets_cs_parrot", True)]
+    assert all(i["lang"] == "cs" and "GPL" in i["licence"] for i in items)
+    tux = root / rs.TUX / "vehicles" / "cars"
+    tux.mkdir(parents=True)
+    (tux / "taxi.txt").write_text("A taxi.\nfr.utf8=Un taxi jaune.\nes.utf8=Un taxi.\n", encoding="utf-8")
+    (tux / "taxi_desc_fr.ogg").write_bytes(b"")
+    t = rs.tuxpaint_items(str(root), ("fr", "es"))
+    assert [(i["text"], i["lang"], i["speaker"], i["dev"]) for i in t] == [("Un taxi jaune.", "fr", "tuxpaint_fr", True)]
+
+
+def test_realspeech_trim_and_check():
+    from models.training.aligner import realspeech as rs
+    audio = np.zeros(16000 * 3, np.float32)
+    phones = [(0.0, 1.0, ""), (1.0, 1.1, "a"), (1.1, 1.2, "b"), (1.2, 3.0, "")]
+    a, ph = rs.trim_silence(audio, phones, keep=0.15)
+    assert abs(a.shape[0] / 16000 - 0.5) < 1e-3
+    assert abs(ph[0][1] - 0.15) < 1e-6 and abs(ph[-1][1] - 0.5) < 1e-6
+    assert rs.check(ph, -0.5, -2.0) is None
+    assert "score" in rs.check(ph, -3.0, -2.0)
+    assert "phone rate" in rs.check([(0, 2.0, "a")], -0.5, -2.0)

@@ -12,7 +12,8 @@ path through the phones with a minimum duration per phone; each phone spans whol
 boundary between frames ``m - 1`` and ``m`` is placed at ``(m - 0.5) * 10 ms``.
 
 TSV columns (header row required): ``audio``, ``lang``, ``text``. Output JSON lines: ``audio``,
-``lang``, ``score`` (mean log posterior per speech frame on the path; near 0 is confident),
+``lang``, ``score`` (per speech frame: log posterior of the aligned phone minus the best class's; near 0 is
+confident, see :func:`align_audio`),
 ``phones`` ``[[start_s, end_s, ipa, arpabet], ...]`` (pauses are ``sil``).
 """
 import argparse
@@ -128,12 +129,19 @@ def viterbi(scores, min_frames, optional):
 
 
 def align_audio(model, audio, phones_or_text, lang=None, prior_scale=0.0, min_phone=2, min_sil=3):
-    """-> (phones [(start_s, end_s, ipa or '')], score). ``phones_or_text``: text (needs lang) or phonemize output."""
+    """-> (phones [(start_s, end_s, ipa or '')], score). ``phones_or_text``: text (needs lang) or phonemize output.
+
+    ``score``: mean over the speech frames of the path of (log posterior of the aligned phone minus
+    the best log posterior of any class on that frame), <= 0. It is what forcing the transcript costs
+    against a free phone loop, so channel or voice mismatch, which lowers both, cancels out; a
+    transcript that does not match the audio (a different translation, a missing line) costs a lot.
+    """
     ph = espeak.phonemize(phones_or_text, lang) if isinstance(phones_or_text, str) else phones_or_text
     tokens = transcript_tokens(ph, min_phone, min_sil)
     logp = log_posteriors(model, audio)
     sc = emission_matrix(logp, tokens, model.inventory, model.log_prior.numpy(), prior_scale)
     segs, _ = viterbi(sc, [t.min_frames for t in tokens], [t.optional for t in tokens])
+    free = logp.max(axis=1)          # a free phone loop's score per frame: what the audio sounds like
     T = logp.shape[0]
     dur = audio.shape[0] / SR
     out, speech = [], []
@@ -148,7 +156,7 @@ def align_audio(model, audio, phones_or_text, lang=None, prior_scale=0.0, min_ph
         else:
             out.append((s, e, tok.ipa))
         if tok.key != ipa.SIL:
-            speech.append(sc[a:b, p])
+            speech.append(sc[a:b, p] - free[a:b])
     score = float(np.mean(np.concatenate(speech))) if speech else float("-inf")
     return out, score
 

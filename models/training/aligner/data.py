@@ -7,7 +7,8 @@ and the subtitles of Fish Fillets NG (``fillets-ng-data``, 11 languages), read f
 Debian packages under ``--raw`` (see ``../shared/realspeech/README.md``). A tenth of each
 language's lines (by a hash of the line) is test text, never synthesised for training.
 Voices: ``LANG+VARIANT``; the variant :data:`HELD_OUT_VARIANT` is kept out of training, and the
-test pack of each language is that voice speaking test text.
+test pack of each language is that voice speaking test text. ``--engine mbrola``: the language's
+MBROLA voices (:data:`MBROLA_VOICES`, the last one held out) into ``train_mb/`` and ``test_mb/``.
 
 One pack per language and split, ``<out>/<split>/<lang>.npz``: ``audio`` int16 (all utterances
 end to end), ``offsets`` [U+1] samples, ``ph_start``/``ph_end`` seconds from the utterance start,
@@ -32,6 +33,24 @@ TRAIN_VARIANTS = ("", "m1", "m2", "m3", "m4", "m5", "m6", "m7", "f1", "f2", "f3"
                   "klatt3", "klatt4", "Andy", "Annie", "adam", "david", "edward", "linda", "max", "michel",
                   "paul", "quincy", "rob", "steph", "belinda", "john", "iven", "grandma")
 HELD_OUT_VARIANT = "f4"
+# MBROLA voices (Debian mbrola-*; diphones of real recordings) driven by espeak-ng, per language; the
+# LAST of each list with two or more is held out (its test pack is <out>/test_mb/<lang>.npz)
+MBROLA_VOICES = {"en": ("us1", "us2", "en1", "us3"), "de": ("de1", "de2", "de3", "de4", "de5", "de6", "de7"),
+                 "fr": ("fr1", "fr2", "fr4", "fr6"), "es": ("es1", "es2", "mx1", "es3"),
+                 "it": ("it1", "it2", "it3", "it4"), "nl": ("nl2", "nl3"), "pt": ("pt1", "br1", "br3", "br4"),
+                 "pl": ("pl1",), "cs": ("cz1", "cz2"), "sv": ("sw1", "sw2"), "ro": ("ro1",), "hu": ("hu1",),
+                 "tr": ("tr1", "tr2"), "el": ("gr1", "gr2")}
+MBROLA_DIR = "/usr/share/mbrola"
+
+
+def mbrola_voices(lang, split):
+    """Installed MBROLA voices (espeak-ng names ``mb-xx1``) of a language for 'train' or 'test'."""
+    vs = [v for v in MBROLA_VOICES.get(lang, ()) if os.path.exists(os.path.join(MBROLA_DIR, v, v))]
+    if split == "test":
+        return ["mb-" + vs[-1]] if len(MBROLA_VOICES.get(lang, ())) > 1 and vs and \
+            vs[-1] == MBROLA_VOICES[lang][-1] else []
+    held = MBROLA_VOICES[lang][-1] if len(MBROLA_VOICES.get(lang, ())) > 1 else None
+    return ["mb-" + v for v in vs if v != held]
 
 
 def voice_name(lang, variant):
@@ -92,21 +111,33 @@ def text_pool(lang, split, raw=RAW):
     return out
 
 
-def make_pack(lang, split, seconds, seed=0, raw=RAW):
-    rng = np.random.default_rng([seed, sum(map(ord, lang)), 0 if split == "train" else 1])
+def make_pack(lang, split, seconds, seed=0, raw=RAW, engine="espeak"):
+    """``engine`` 'espeak' (voice variants) or 'mbrola' (the language's MBROLA voices)."""
+    rng = np.random.default_rng([seed, sum(map(ord, lang)), 0 if split == "train" else 1]
+                                + ([] if engine == "espeak" else [1]))
     lines = text_pool(lang, split, raw)
+    if engine == "espeak":
+        voices = [voice_name(lang, HELD_OUT_VARIANT)] if split == "test" else \
+            [voice_name(lang, v) for v in TRAIN_VARIANTS]
+    else:
+        voices = mbrola_voices(lang, split)
+    if not voices:
+        return None
     order = rng.permutation(len(lines))
-    audio, offsets, ps, pe, pi, pu, voices, texts, rates, pitches = [], [0], [], [], [], [], [], [], [], []
-    total, k = 0.0, 0
+    audio, offsets, ps, pe, pi, pu, names, texts, rates, pitches = [], [0], [], [], [], [], [], [], [], []
+    total, k, failed = 0.0, 0, 0
     while total < seconds and k < 4 * len(lines):
         text = lines[order[k % len(lines)]]
         k += 1
-        variant = HELD_OUT_VARIANT if split == "test" else TRAIN_VARIANTS[int(rng.integers(len(TRAIN_VARIANTS)))]
+        voice = voices[int(rng.integers(len(voices)))]
         rate = float(np.exp(rng.uniform(np.log(0.75), np.log(1.45))))
         pitch = float(rng.uniform(-5, 5))
         try:
-            a, phones = espeak.synth(text, voice_name(lang, variant), rate, pitch)
+            a, phones = espeak.synth(text, voice, rate, pitch)
         except espeak.EspeakError:
+            failed += 1
+            if failed > 100 and failed > 2 * len(texts):   # a voice that mostly fails (MBROLA gaps)
+                break
             continue
         if a.shape[0] < 0.3 * espeak.SR or len(phones) < 3:
             continue
@@ -119,14 +150,16 @@ def make_pack(lang, split, seconds, seed=0, raw=RAW):
             pe.append(e)
             pi.append(p)
             pu.append(u)
-        voices.append(voice_name(lang, variant))
+        names.append(voice)
         texts.append(text)
         rates.append(rate)
         pitches.append(pitch)
         total += a.shape[0] / espeak.SR
+    if not texts:
+        return None
     return dict(audio=np.concatenate(audio), offsets=np.array(offsets, np.int64),
                 ph_start=np.array(ps, np.float32), ph_end=np.array(pe, np.float32), ph_ipa=np.array(pi),
-                ph_utt=np.array(pu, np.int32), voice=np.array(voices), text=np.array(texts),
+                ph_utt=np.array(pu, np.int32), voice=np.array(names), text=np.array(texts),
                 rate=np.array(rates, np.float32), pitch=np.array(pitches, np.float32), lang=np.array(lang))
 
 
@@ -152,19 +185,24 @@ def main(argv=None):
     ap.add_argument("--langs", default=",".join(LANGS))
     ap.add_argument("--raw", default=RAW)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--engine", choices=("espeak", "mbrola"), default="espeak",
+                    help="mbrola: packs go to train_mb/ and test_mb/")
     a = ap.parse_args(argv)
+    suffix = "_mb" if a.engine == "mbrola" else ""
     for split, minutes in (("test", a.test_minutes), ("train", a.minutes)):
-        os.makedirs(os.path.join(a.out, split), exist_ok=True)
+        os.makedirs(os.path.join(a.out, split + suffix), exist_ok=True)
         for lang in [x.strip() for x in a.langs.split(",") if x.strip()]:
-            path = os.path.join(a.out, split, f"{lang}.npz")
+            path = os.path.join(a.out, split + suffix, f"{lang}.npz")
             if os.path.exists(path):
                 continue
             t0 = time.time()
             try:
-                pack = make_pack(lang, split, minutes * 60, a.seed, a.raw)
+                pack = make_pack(lang, split, minutes * 60, a.seed, a.raw, a.engine)
             except espeak.EspeakError as e:
                 print(f"error: {e}", file=sys.stderr)
                 return 2
+            if pack is None:
+                continue
             tmp = path + ".tmp.npz"
             np.savez(tmp, **pack)
             os.replace(tmp, path)

@@ -5,7 +5,9 @@ so every phoneme event carries the phone in IPA (``'t‍s'``, ``'aː'``; an empt
 the sample where the synthesiser starts it. Word events mark word starts. The same call serves
 two purposes:
 
-* :func:`synth` — audio (16 kHz) and ``[(start_s, end_s, ipa)]`` with exact timings (training data);
+* :func:`synth` — audio (16 kHz) and ``[(start_s, end_s, ipa)]`` with exact timings (training data),
+  for espeak-ng's own voices and for MBROLA voices (``mb-de1``: espeak-ng computes every phone's
+  duration and MBROLA renders exactly those, so the events stay exact);
 * :func:`phonemize` — the phone sequence of a transcript in a language, each phone with its word
   index and espeak's own duration (the aligner's transcript side, for any language espeak-ng speaks).
 
@@ -89,7 +91,21 @@ def _run(text, voice, rate=1.0, pitch=0.0):
     lib.espeak_Synth(b, len(b) + 1, 0, 0, 0, 0x1, None, None)            # espeakCHARS_UTF8
     lib.espeak_Synchronize()
     raw = np.concatenate(_STATE["chunks"]) if _STATE["chunks"] else np.zeros(0, np.int16)
-    return raw, list(_STATE["events"]), _STATE["sr"]
+    # an MBROLA voice renders at its own rate (often 16 kHz), not the one espeak_Initialize reported
+    sr = lib.espeak_ng_GetSampleRate() if hasattr(lib, "espeak_ng_GetSampleRate") else _STATE["sr"]
+    events = list(_STATE["events"])
+    if voice.startswith("mb-"):
+        events = _mbrola_shift(events)
+    return raw, events, int(sr)
+
+
+def _mbrola_shift(events):
+    """MBROLA renders from the first phone on, without espeak's leading pause: shift the events so
+    the first phone starts at sample 0. Checked against ``espeak-ng --pho`` + the ``mbrola`` binary
+    (identical audio, lag 0) for de1 fr1 cz2 it3 sw1 gr2 pl1 es1: every phone start then agrees
+    with the .pho durations (0 ms at the start, within 6 ms after mid-sentence pauses)."""
+    first = next((smp for smp, kind, name in events if kind == "p" and name.strip()), 0)
+    return [(max(0, smp - first), kind, name) for smp, kind, name in events]
 
 
 def events_to_phones(events, n_samples, sr):
@@ -135,9 +151,31 @@ def resample(x, sr_in, sr_out=SR):
     return resample_poly(x.astype(np.float64), sr_out // g, sr_in // g).astype(np.float32)
 
 
+def _run_checked(text, voice, rate, pitch):
+    """_run for an MBROLA voice, refusing utterances where MBROLA lacked a diphone: it renders
+    silence in its place (``Warning: x-y unknown, replaced with _-_`` on stderr), so the phone
+    labels would no longer match the audio."""
+    import os
+    import tempfile
+    with tempfile.TemporaryFile() as tmp:
+        saved = os.dup(2)
+        os.dup2(tmp.fileno(), 2)
+        try:
+            out = _run(text, voice, rate, pitch)
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        tmp.seek(0)
+        err = tmp.read().decode("utf-8", "replace")
+    if "unknown" in err:
+        raise EspeakError(f"MBROLA voice {voice} lacks diphones for {text[:40]!r}")
+    return out
+
+
 def synth(text, voice, rate=1.0, pitch=0.0):
     """-> (audio float32 16 kHz, [(start_s, end_s, ipa)]) with ``''`` for pauses."""
-    raw, events, sr = _run(text, voice, rate, pitch)
+    run = _run_checked if voice.startswith("mb-") else _run
+    raw, events, sr = run(text, voice, rate, pitch)
     phones = events_to_phones(events, raw.shape[0], sr)
     audio = resample(raw.astype(np.float32) / 32768.0, sr)
     return audio, [(s, e, p) for s, e, p, _ in phones]

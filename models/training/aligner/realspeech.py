@@ -1,0 +1,255 @@
+"""Real non-English speech (Fish Fillets NG dialogue, Tux Paint stamp descriptions) aligned into corpus shards.
+
+    python -m models.training.aligner.realspeech --model /work/aligner/phonenet.pt --out /work/corpus \
+        [--raw /work/realspeech_raw/root] [--sources fillets_cs,fillets_nl,tuxpaint] [--limit N]
+
+Items (:func:`fillets_items`, :func:`tuxpaint_items`): audio file, transcript, language, speaker,
+licence. Fish Fillets NG (``fillets-ng-data-cs``/``-nl``, GPL-2): voice-acted dialogue; the line's
+text is the ``dialogStr`` of its ``dialogId`` in ``dialogs_<lang>.lua`` (package ``fillets-ng-data``),
+the character is the id's middle field (``let-m-divna``: ``m``, the small fish). Tux Paint
+(``tuxpaint-stamps-default``, GPL-2): ``<stamp>_desc_<lang>.ogg`` spoken descriptions, text the
+``<lang>.utf8=`` line of ``<stamp>.txt`` (the current translation, which may differ from what
+was said: such items mostly fail the score check and are dropped).
+
+Each item is aligned by the aligner (align.py) from its text; items whose alignment score (mean
+log posterior per speech frame against a free phone loop, :func:`align.align_audio`) is below ``--min-score`` or whose phone rate is implausible are
+dropped and listed with the reason. Shards follow DESIGN.md with the fields of the real English
+corpus (``voice`` = ``real:<speaker>``, ``source`` = "real", ``speaker``, ``lang``, ``split``, ``clip``,
+``licence``) plus ``ipa`` (per phone) and ``align_score``; ``phones`` labels are the nearest
+ARPAbet class of each IPA phone (:func:`ipa.arpabet`), and ``curves`` come from the teacher
+(``models.training.teacher.teach``) on those labels, with a style drawn as the TTS corpus draws it.
+Held-out (dev) speakers: :data:`TRAIN_CHARACTERS` (Fillets), :data:`HELD_OUT` (Tux Paint); each output
+folder has a manifest.json listing train and dev shards, seconds per speaker and every dropped item.
+"""
+import argparse
+import glob
+import json
+import os
+import re
+import sys
+import time
+import zlib
+
+import numpy as np
+
+from inference.arkit import RIG_NAMES
+from inference.errors import ParleyError
+
+from . import ipa
+from .align import align_audio, load_audio
+from .data import RAW, _clean
+from .model import load
+
+FILLETS = "usr/share/games/fillets-ng"
+TUX = "usr/share/tuxpaint/stamps"
+GPL = "GPL-2.0-or-later (Debian package {pkg})"
+TUX_LANGS = ("fr", "ru", "ro", "ca", "bg", "es", "be", "el", "da", "lt", "nl", "ml")
+# dev (held-out) speakers. Czech Fillets: every character but the two fish (statue, parrot, vikings,
+# robodog, ...: other voices), about 17 min. Dutch Fillets voices only the two fish, so its dev set
+# is the small fish (a whole unseen voice, 44 min). Tux Paint: each language has one narrator, so its
+# dev set is the stamps of two categories (same voice, unseen sentences).
+TRAIN_CHARACTERS = {"cs": ("small_fish", "big_fish"), "nl": ("big_fish",)}
+HELD_OUT = {"tuxpaint_categories": ("vehicles", "food")}
+MIN_SCORE = -2.5
+MAX_PHONE_RATE, MIN_PHONE_RATE = 25.0, 4.0
+
+
+def _dialogs(raw, lang):
+    """{(level, dialogId): (text, character)} over every level's dialogs_<lang>.lua (ids repeat across levels)."""
+    out = {}
+    pat = re.compile(r'dialogId\("([^"]+)",\s*"([^"]*)",\s*"(?:[^"\\]|\\.)*"\)\s*dialogStr\("((?:[^"\\]|\\.)*)"\)')
+    for f in sorted(glob.glob(os.path.join(raw, FILLETS, "script", "*", f"dialogs_{lang}.lua"))):
+        level = os.path.basename(os.path.dirname(f))
+        with open(f, encoding="utf-8", errors="replace") as fh:
+            for m in pat.finditer(fh.read()):
+                out[(level, m.group(1))] = (m.group(3), character(m.group(1), m.group(2)))
+    return out
+
+
+def character(did, font):
+    """Who speaks a line: the font names the character (small/big fish, parrot, viking1, ...)."""
+    f = font.replace("font_", "")
+    if f in ("small", "big"):
+        return f + "_fish"
+    if f:
+        return f
+    parts = did.split("-")
+    return parts[1] if len(parts) >= 3 and parts[1].isalpha() else "unknown"
+
+
+def fillets_items(raw, lang):
+    lines = _dialogs(raw, lang)
+    by_id = {}
+    for (level, did), v in lines.items():
+        by_id.setdefault(did, []).append(v)
+    items = []
+    for path in sorted(glob.glob(os.path.join(raw, FILLETS, "sound", "*", lang, "*.ogg"))):
+        did = os.path.basename(path)[:-4]
+        level = os.path.basename(os.path.dirname(os.path.dirname(path)))
+        hit = lines.get((level, did)) or (by_id[did][0] if len(by_id.get(did, ())) == 1 else None)
+        if hit is None:
+            continue
+        text, char = hit
+        items.append(dict(audio=path, text=_clean(text.replace("\\n", " ")), lang=lang,
+                          speaker=f"fillets_{lang}_{char}", source=f"fillets_{lang}",
+                          licence=GPL.format(pkg=f"fillets-ng-data-{lang}"),
+                          dev=char not in TRAIN_CHARACTERS[lang], name=f"fillets_{lang}_{level}_{did}"))
+    return items
+
+
+def tuxpaint_items(raw, langs=TUX_LANGS):
+    items = []
+    for lang in langs:
+        key = f"{lang}.utf8="
+        for path in sorted(glob.glob(os.path.join(raw, TUX, "**", f"*_desc_{lang}.ogg"), recursive=True)):
+            txt = path[:-len(f"_desc_{lang}.ogg")] + ".txt"
+            if not os.path.exists(txt):
+                continue
+            with open(txt, encoding="utf-8", errors="replace") as fh:
+                rows = [r[len(key):] for r in fh.read().splitlines() if r.startswith(key)]
+            if not rows or not _clean(rows[0]):
+                continue
+            rel = os.path.relpath(path, os.path.join(raw, TUX))
+            category = rel.split(os.sep)[0]
+            items.append(dict(audio=path, text=_clean(rows[0]), lang=lang, speaker=f"tuxpaint_{lang}",
+                              source="tuxpaint", licence=GPL.format(pkg="tuxpaint-stamps-default"),
+                              dev=category in HELD_OUT["tuxpaint_categories"],
+                              name="tuxpaint_" + re.sub(r"[^A-Za-z0-9_]+", "_", rel[:-4])))
+    return items
+
+
+def trim_silence(audio, phones, keep=0.15):
+    """Cut long leading/trailing pauses down to ``keep`` seconds (game clips have padding)."""
+    sr = 16000
+    if len(phones) < 2:
+        return audio, phones
+    a = max(0.0, phones[0][1] - keep) if not phones[0][2] else 0.0
+    b = min(audio.shape[0] / sr, phones[-1][0] + keep) if not phones[-1][2] else audio.shape[0] / sr
+    out = [(max(0.0, s - a), min(b, e) - a, p) for s, e, p in phones if e > a and s < b]
+    return audio[int(round(a * sr)):int(round(b * sr))], out
+
+
+def check(phones, score, min_score):
+    speech = [(s, e) for s, e, p in phones if p]
+    if not speech:
+        return "no speech phones"
+    if score < min_score:
+        return f"score {score:.2f} < {min_score}"
+    dur = sum(e - s for s, e in speech)
+    rate = len(speech) / max(dur, 1e-3)
+    if not MIN_PHONE_RATE <= rate <= MAX_PHONE_RATE:
+        return f"phone rate {rate:.1f}/s"
+    return None
+
+
+def make_shard(item, audio, phones, score, seed):
+    from ..corpus import FPS, PHONE_DTYPE, energy_hint
+    from ..style_axes import STYLE_NAMES, sample_style
+    from ..teacher import teach
+    rng = np.random.default_rng([seed, zlib.crc32(item["name"].encode())])
+    style = sample_style(rng)
+    teacher_seed = int(rng.integers(2 ** 31))
+    arpa = [(s, e, ipa.arpabet(p) if p else "sil") for s, e, p in phones]
+    dur = audio.shape[0] / 16000
+    n_frames = int(np.ceil(dur * FPS - 1e-6))
+    curves = teach(arpa, FPS, style, teacher_seed, duration=dur, energy=energy_hint(audio, n_frames))
+    return {
+        "audio": audio.astype(np.float32), "sr": np.int32(16000),
+        "phones": np.array(arpa, dtype=PHONE_DTYPE), "curves": curves.astype(np.float32),
+        "names": np.array(RIG_NAMES), "fps": np.float32(FPS), "style": style.astype(np.float32),
+        "style_names": np.array(STYLE_NAMES), "voice": np.array(f"real:{item['speaker']}"),
+        "text": np.array(item["text"]), "engine": np.array("real"), "source": np.array("real"),
+        "speaker": np.array(item["speaker"]), "lang": np.array(item["lang"]),
+        "split": np.array("dev" if item["dev"] else "train"), "clip": np.array(item["audio"]),
+        "licence": np.array(item["licence"]), "ipa": np.array([p if p else "sil" for _, _, p in phones]),
+        "align_score": np.float32(score),
+    }
+
+
+def build(model_path, out_root, raw=RAW, sources=("fillets_cs", "fillets_nl", "tuxpaint"), seed=0,
+          min_score=MIN_SCORE, limit=None, log=print):
+    """Align and write shards: fillets_cs -> real_cs, fillets_nl -> real_nl, tuxpaint -> real_xx."""
+    from ..corpus import write_shard
+    model = load(model_path)
+    folders = {"fillets_cs": "real_cs", "fillets_nl": "real_nl", "tuxpaint": "real_xx"}
+    summary = {}
+    for src in sources:
+        items = fillets_items(raw, src.split("_")[1]) if src.startswith("fillets") else tuxpaint_items(raw)
+        if not items:
+            raise ParleyError(f"no items for {src} under {raw}; unpack the Debian packages there "
+                              f"(see ../shared/realspeech/README.md)")
+        items = items[:limit] if limit else items
+        out = os.path.join(out_root, folders[src])
+        os.makedirs(out, exist_ok=True)
+        kept, dropped, secs, t0 = {"train": [], "dev": []}, [], {}, time.time()
+        for k, it in enumerate(items):
+            path = os.path.join(out, it["name"] + ".npz")
+            split = "dev" if it["dev"] else "train"
+            if os.path.exists(path):
+                with np.load(path) as z:
+                    d = z["audio"].shape[0] / 16000
+                kept[split].append(os.path.basename(path))
+                secs[(it["lang"], it["speaker"], split)] = secs.get((it["lang"], it["speaker"], split), 0) + d
+                continue
+            try:
+                audio = load_audio(it["audio"])
+                phones, score = align_audio(model, audio, it["text"], it["lang"])
+            except ParleyError as e:
+                dropped.append((it["name"], str(e)))
+                continue
+            why = check(phones, score, min_score)
+            if why:
+                dropped.append((it["name"], why))
+                continue
+            audio, phones = trim_silence(audio, phones)
+            write_shard(path, make_shard(it, audio, phones, score, seed))
+            kept[split].append(os.path.basename(path))
+            key = (it["lang"], it["speaker"], split)
+            secs[key] = secs.get(key, 0) + audio.shape[0] / 16000
+            if k % 100 == 0:
+                log(f"[realspeech] {src} {k}/{len(items)} kept {len(kept['train']) + len(kept['dev'])} "
+                    f"dropped {len(dropped)} ({time.time() - t0:.0f} s)", flush=True)
+        held = sorted({it["speaker"] for it in items if it["dev"]}) if src.startswith("fillets") else []
+        manifest = {
+            "source": src, "raw": raw, "seed": seed, "fps": 50, "sr": 16000, "min_score": min_score,
+            "aligner": os.path.basename(model_path), "items": len(items),
+            "held_out_speakers": held, "held_out_voices": [f"real:{s}" for s in held],
+            "held_out_rule": ("speakers " + ", ".join(held)) if held else
+            f"stamp categories {', '.join(HELD_OUT['tuxpaint_categories'])} (split field 'dev')",
+            "train": sorted(kept["train"]), "dev": sorted(kept["dev"]),
+            "seconds": {f"{l}/{s}/{sp}": round(v, 1) for (l, s, sp), v in sorted(secs.items())},
+            "dropped": [{"item": n, "why": w} for n, w in dropped],
+            "command": "python -m models.training.aligner.realspeech --model " + model_path + f" --out {out_root}",
+        }
+        with open(os.path.join(out, "manifest.json.tmp"), "w") as f:
+            json.dump(manifest, f, indent=1, ensure_ascii=False)
+        os.replace(os.path.join(out, "manifest.json.tmp"), os.path.join(out, "manifest.json"))
+        summary[src] = manifest
+        log(f"[realspeech] {src}: {len(kept['train'])} train + {len(kept['dev'])} dev shards, "
+            f"{sum(secs.values()) / 3600:.2f} h, dropped {len(dropped)} of {len(items)}")
+    return summary
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="python -m models.training.aligner.realspeech",
+                                 description=__doc__.split("\n")[0])
+    ap.add_argument("--model", required=True)
+    ap.add_argument("--out", required=True, help="corpus root: writes real_cs, real_nl, real_xx under it")
+    ap.add_argument("--raw", default=RAW)
+    ap.add_argument("--sources", default="fillets_cs,fillets_nl,tuxpaint")
+    ap.add_argument("--min-score", type=float, default=MIN_SCORE)
+    ap.add_argument("--limit", type=int, default=None)
+    ap.add_argument("--seed", type=int, default=0)
+    a = ap.parse_args(argv)
+    import torch
+    torch.set_num_threads(1)
+    try:
+        build(a.model, a.out, a.raw, tuple(a.sources.split(",")), a.seed, a.min_score, a.limit)
+    except ParleyError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
