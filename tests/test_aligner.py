@@ -1,5 +1,6 @@
 """The multilingual forced aligner: Viterbi with minimum durations and optional pauses, IPA handling,
 espeak-ng event parsing, transcript tokens, and (when espeak-ng is installed) the phonemizer."""
+import os
 import shutil
 
 import numpy as np
@@ -100,7 +101,8 @@ def test_events_to_phones_contiguous_with_pauses_and_words():
 
 
 def test_transcript_tokens_put_optional_pauses_between_words():
-    ph = [("", -1, 0.1), ("d", 0, 0.05), ("o", 0, 0.1), ("b", 1, 0.05), ("", -1, 0.2), ("a", 2, 0.1), ("", -1, 0.0)]
+    ph = [("", -1, 0.1), ("d", 0, 0.05), ("ʲ", 0, 0.04), ("o", 0, 0.1), ("(en)", 1, 0.0), ("b", 1, 0.05),
+          ("", -1, 0.2), ("a", 2, 0.1), ("", -1, 0.0)]
     toks = align.transcript_tokens(ph, min_phone=2, min_sil=3)
     assert [t.key for t in toks] == ["sil", "d", "o", "sil", "b", "sil", "a", "sil"]
     assert [t.optional for t in toks] == [True, False, False, True, False, True, False, True]
@@ -126,11 +128,15 @@ def test_phonemize_czech_and_exact_synth_timings():
     assert all(abs(a[1] - b[0]) < 1e-9 for a, b in zip(phones, phones[1:]))
 
 
-def test_mbrola_events_shift_to_the_first_phone():
-    ev = [(0, "w", ""), (0, "p", ""), (1000, "p", "ɡ"), (2040, "p", "uː"), (3000, "p", "")]
-    shifted = espeak._mbrola_shift(ev)
-    assert [s for s, k, n in shifted if k == "p"] == [0, 0, 1040, 2000]
-    assert [n for s, k, n in shifted] == [n for s, k, n in ev]
+def test_mbrola_shift_finds_the_offset_even_when_the_first_phone_has_no_event():
+    sr = 1000
+    # .pho: '?' 0-65 ms (no IPA event), 'aI' 65, 'n' 158, 'b' 281; events run 62 ms late after a pause
+    pho = np.array([0.0, 0.065, 0.158, 0.281])
+    ev = [(0, "w", ""), (0, "p", ""), (127, "p", "aɪ"), (220, "p", "n"), (343, "p", "b")]
+    shifted = espeak.mbrola_shift(ev, pho, sr)
+    assert [s for s, k, n in shifted if k == "p" and n] == [65, 158, 281]
+    with pytest.raises(espeak.EspeakError):
+        espeak.mbrola_shift([(0, "p", "a"), (100, "p", "b"), (333, "p", "c")], np.array([0.0, 0.5, 0.9]), sr)
 
 
 def test_text_pools_split_train_and_test_by_line(tmp_path):
@@ -183,3 +189,43 @@ def test_realspeech_trim_and_check():
     assert rs.check(ph, -0.5, -2.0) is None
     assert "score" in rs.check(ph, -3.0, -2.0)
     assert "phone rate" in rs.check([(0, 2.0, "a")], -0.5, -2.0)
+
+
+MODEL = os.path.join(os.path.dirname(__file__), "..", "models", "aligner_phonenet.pt")
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None or not os.path.exists(MODEL),
+                    reason="needs espeak-ng and models/aligner_phonenet.pt")
+def test_committed_aligner_finds_boundaries_of_unseen_voice_from_text():
+    from models.training.aligner.evaluate import boundary_pairs
+    from models.training.aligner.model import load
+    model = load(MODEL)
+    text = "Papoušek sedí na větvi a zpívá."
+    audio, truth = espeak.synth(text, "cs+f4", rate=1.1, pitch=2.0)     # the held-out variant
+    pred, score = align.align_audio(model, audio, text, "cs")
+    pairs, matched = boundary_pairs(truth, pred)
+    err = np.abs([h - t for t, h in pairs]) * 1000
+    assert matched == 1.0 and len(pairs) >= 20
+    assert np.median(err) <= 20.0
+    assert pred[0][0] == 0.0 and abs(pred[-1][1] - audio.shape[0] / 16000) < 1e-6
+    assert score > -1.5
+
+
+def test_real_shard_contract_and_relabel_reproduces_curves(tmp_path):
+    from models.training.aligner import realspeech as rs
+    from models.training.corpus import write_shard
+    audio = (0.1 * np.sin(np.arange(16000) * 0.05)).astype(np.float32)
+    phones = [(0.0, 0.2, ""), (0.2, 0.35, "p\u200df"), (0.35, 0.6, "yː"), (0.6, 1.0, "")]
+    item = dict(name="fillets_cs_lvl_x-m-a", speaker="fillets_cs_small_fish", lang="cs", text="pfý",
+                dev=False, audio="/x.ogg", licence="GPL-2.0-or-later")
+    d = rs.make_shard(item, audio, phones, -1.0, seed=0)
+    assert d["phones"]["label"].tolist() == ["sil", "P", "UW", "sil"]
+    assert d["ipa"].tolist() == ["sil", "p\u200df", "yː", "sil"]
+    assert d["curves"].shape == (50, 51) and str(d["source"]) == "real" and str(d["split"]) == "train"
+    folder = tmp_path / "real_cs"
+    folder.mkdir()
+    write_shard(str(folder / (item["name"] + ".npz")), d)
+    assert rs.relabel(str(tmp_path), seed=0, log=lambda *a: None) == 1
+    with np.load(folder / (item["name"] + ".npz")) as z:
+        np.testing.assert_allclose(z["curves"], d["curves"], atol=1e-6)
+        assert str(z["teacher"]) == str(d["teacher"])

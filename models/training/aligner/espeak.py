@@ -93,19 +93,59 @@ def _run(text, voice, rate=1.0, pitch=0.0):
     raw = np.concatenate(_STATE["chunks"]) if _STATE["chunks"] else np.zeros(0, np.int16)
     # an MBROLA voice renders at its own rate (often 16 kHz), not the one espeak_Initialize reported
     sr = lib.espeak_ng_GetSampleRate() if hasattr(lib, "espeak_ng_GetSampleRate") else _STATE["sr"]
-    events = list(_STATE["events"])
-    if voice.startswith("mb-"):
-        events = _mbrola_shift(events)
-    return raw, events, int(sr)
+    return raw, list(_STATE["events"]), int(sr)
 
 
-def _mbrola_shift(events):
-    """MBROLA renders from the first phone on, without espeak's leading pause: shift the events so
-    the first phone starts at sample 0. Checked against ``espeak-ng --pho`` + the ``mbrola`` binary
-    (identical audio, lag 0) for de1 fr1 cz2 it3 sw1 gr2 pl1 es1: every phone start then agrees
-    with the .pho durations (0 ms at the start, within 6 ms after mid-sentence pauses)."""
-    first = next((smp for smp, kind, name in events if kind == "p" and name.strip()), 0)
-    return [(max(0, smp - first), kind, name) for smp, kind, name in events]
+def _pho_starts(text, voice, rate):
+    """Start times (s) of the non-pause phones MBROLA renders, from ``espeak-ng --pho`` (same text,
+    voice and rate: the library renders exactly this .pho from sample 0)."""
+    import subprocess
+    r = subprocess.run(["espeak-ng", "-q", "--pho", "-v", voice, "-s", str(int(round(175 * rate)))],
+                       input=" ".join(text.split()).encode("utf-8"), capture_output=True, check=False)
+    t, out = 0.0, []
+    for ln in r.stdout.decode("utf-8", "replace").splitlines():
+        f = ln.split()
+        if len(f) < 2 or ln.startswith(";"):
+            continue
+        if f[0] != "_":
+            out.append(t)
+        t += float(f[1]) / 1000.0
+    return np.array(out)
+
+
+def mbrola_shift(events, pho_starts, sr, tol=0.012):
+    """Put libespeak-ng's events onto the audio MBROLA rendered (the ``.pho`` durations).
+
+    MBROLA renders the .pho from its first line, without espeak's leading pause, so the events run
+    late by about a constant. The constant is not simply the first event's time: a phone with no IPA
+    event (German's glottal stop ``?`` before a vowel-initial word) may come first, and pauses inside
+    the sentence drift it by a few ms. So: the starting offset is the one that puts the most event
+    starts on a .pho phone start; then, in order, each event snaps to the nearest later .pho start
+    within ``tol`` of where the running offset puts it (updating the offset). Fewer than 80 % of the
+    events snapping raises EspeakError (the utterance is not used).
+    """
+    ev = [(smp / sr, kind, name) for smp, kind, name in events]
+    starts = np.array([t for t, kind, name in ev if kind == "p" and name.strip()])
+    if starts.size == 0 or pho_starts.size == 0:
+        raise EspeakError("MBROLA produced no phones")
+
+    def hits(c):
+        return int(np.sum(np.min(np.abs((starts - c)[:, None] - pho_starts[None, :]), axis=1) <= 0.002))
+    off = max(sorted({round(e - p, 5) for e in starts[:3] for p in pho_starts[:4]}), key=hits)
+    out, j, snapped = [], 0, 0
+    for t, kind, name in ev:
+        if kind == "p" and name.strip():
+            d = np.abs(pho_starts[j:] - (t - off))
+            k = int(np.argmin(d)) if d.size else -1
+            if k >= 0 and d[k] <= tol:
+                j += k
+                off = t - pho_starts[j]
+                j += 1
+                snapped += 1
+        out.append((max(0, int(round((t - off) * sr))), kind, name))
+    if snapped < 0.8 * starts.size:
+        raise EspeakError(f"MBROLA timings disagree with the phoneme events ({snapped}/{starts.size})")
+    return out
 
 
 def events_to_phones(events, n_samples, sr):
@@ -169,7 +209,8 @@ def _run_checked(text, voice, rate, pitch):
         err = tmp.read().decode("utf-8", "replace")
     if "unknown" in err:
         raise EspeakError(f"MBROLA voice {voice} lacks diphones for {text[:40]!r}")
-    return out
+    raw, events, sr = out
+    return raw, mbrola_shift(events, _pho_starts(text, voice, rate), sr), sr
 
 
 def synth(text, voice, rate=1.0, pitch=0.0):

@@ -4,7 +4,8 @@
         [--langs de,fr] [--max-utts 40] [--pocketsphinx] [--md table.md]
 
 Test packs (data.py) are the held-out voice (``LANG+f4``) speaking held-out text. Each utterance
-is aligned from its TEXT (espeak-ng's phonemizer, as for real speech), not from the true phone
+is aligned from its TEXT (espeak-ng's phonemizer, as for real speech; in the voice's own variety for
+the MBROLA voices of US English, Brazilian Portuguese and Mexican Spanish), not from the true phone
 list; predicted and true speech phones are matched in order by class key (difflib), and every
 matched phone contributes its start boundary, plus its end boundary when a pause follows it.
 Reported: median and 90th percentile of |predicted - true| in ms, the share within 20 ms, and the
@@ -23,7 +24,7 @@ import numpy as np
 
 from . import data as adata
 from . import ipa
-from .align import align_audio
+from .align import PRIOR_SCALE, align_audio
 from .model import load
 
 
@@ -31,6 +32,7 @@ def boundary_pairs(truth, pred):
     """Matched boundaries [(true_s, pred_s)] and the share of true speech phones matched."""
     def speech(ph):
         out = []
+        ph = [x for x in ph if not ipa.is_marker(x[2])]
         for k, (s, e, p) in enumerate(ph):
             if p:
                 pause_after = k + 1 < len(ph) and not ph[k + 1][2]
@@ -55,14 +57,24 @@ def summarise(errs_ms, matched):
     return {"boundaries": int(a.size), "median_ms": float(np.median(a)) if a.size else None,
             "p90_ms": float(np.percentile(a, 90)) if a.size else None,
             "within_20ms": float((a <= 20).mean()) if a.size else None,
+            "median_signed_ms": float(np.median(errs_ms)) if a.size else None,
             "matched": float(np.mean(matched)) if matched else None}
 
 
-def evaluate_pack(model, path, max_utts=None, prior_scale=0.0, min_phone=2):
+# MBROLA voices that speak a regional variety: their transcript is phonemized in it
+DIALECT = {"mb-us": "en-us", "mb-br": "pt-br", "mb-mx": "es-419"}
+
+
+def transcript_lang(voice, lang):
+    return next((d for pre, d in DIALECT.items() if voice.startswith(pre)), lang)
+
+
+def evaluate_pack(model, path, max_utts=None, prior_scale=PRIOR_SCALE, min_phone=2):
     utts = adata.load_pack(path)[:max_utts]
     errs, matched, scores = [], [], []
     for u in utts:
-        pred, score = align_audio(model, u["audio"], u["text"], u["lang"], prior_scale, min_phone)
+        pred, score = align_audio(model, u["audio"], u["text"], transcript_lang(u["voice"], u["lang"]),
+                                  prior_scale, min_phone)
         pairs, m = boundary_pairs(u["phones"], pred)
         errs += [(h - t) * 1000 for t, h in pairs]
         matched.append(m)
@@ -73,7 +85,7 @@ def evaluate_pack(model, path, max_utts=None, prior_scale=0.0, min_phone=2):
     return r
 
 
-def pocketsphinx_compare(model, path, max_utts=None):
+def pocketsphinx_compare(model, path, max_utts=None, prior_scale=PRIOR_SCALE):
     """English only: pocketsphinx vs this aligner on ARPAbet phone starts, same utterances."""
     from ..corpus_stats import _decoder, align_pocketsphinx
     dec = _decoder()
@@ -88,7 +100,7 @@ def pocketsphinx_compare(model, path, max_utts=None):
             ps = align_pocketsphinx(dec, u["audio"], " ".join(words))
         except Exception:   # noqa: BLE001 - a failed alignment scores nothing
             continue
-        ours, _ = align_audio(model, u["audio"], u["text"], "en")
+        ours, _ = align_audio(model, u["audio"], u["text"], transcript_lang(u["voice"], "en"), prior_scale)
         n += 1
         for name, hyp in (("pocketsphinx", [(s, lab) for s, e, lab in ps if lab != "sil"]),
                           ("parley", [(s, ipa.arpabet(p)) for s, e, p in ours if p])):
@@ -103,16 +115,16 @@ def markdown(results, cmd, ps=None):
          "| language | held-out voice | utterances | boundaries | median error | 90th pct | within 20 ms | "
          "phones matched | mean signed | median score |",
          "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
-    for lang, r in results.items():
+    for (lang, _), r in results.items():
         L.append(f"| {lang} | `{r['voice']}` | {r['utterances']} | {r['boundaries']} | {r['median_ms']:.1f} ms | "
                  f"{r['p90_ms']:.1f} ms | {100 * r['within_20ms']:.0f} % | {100 * r['matched']:.0f} % | "
                  f"{r['mean_signed_ms']:+.1f} ms | {r['score']:.2f} |")
     if ps:
         L += ["", "| English, same utterances, ARPAbet phone starts | utterances | boundaries | median | "
-                  "90th pct | within 20 ms |", "|---|---:|---:|---:|---:|---:|"]
+                  "90th pct | within 20 ms | median signed |", "|---|---:|---:|---:|---:|---:|---:|"]
         for k, r in ps.items():
             L.append(f"| {k} | {r['utterances']} | {r['boundaries']} | {r['median_ms']:.1f} ms | "
-                     f"{r['p90_ms']:.1f} ms | {100 * r['within_20ms']:.0f} % |")
+                     f"{r['p90_ms']:.1f} ms | {100 * r['within_20ms']:.0f} % | {r['median_signed_ms']:+.1f} ms |")
     return "\n".join(L) + "\n"
 
 
@@ -120,10 +132,10 @@ def main(argv=None):
     ap = argparse.ArgumentParser(prog="python -m models.training.aligner.evaluate",
                                  description=__doc__.split("\n")[0])
     ap.add_argument("--model", required=True)
-    ap.add_argument("--data", required=True, help="folder of test packs")
+    ap.add_argument("--data", required=True, action="append", help="folder of test packs; repeatable")
     ap.add_argument("--langs", default=None)
     ap.add_argument("--max-utts", type=int, default=None)
-    ap.add_argument("--prior-scale", type=float, default=0.0)
+    ap.add_argument("--prior-scale", type=float, default=PRIOR_SCALE)
     ap.add_argument("--min-phone", type=int, default=2)
     ap.add_argument("--pocketsphinx", action="store_true")
     ap.add_argument("--md", default=None)
@@ -131,17 +143,21 @@ def main(argv=None):
     import torch
     torch.set_num_threads(1)
     model = load(a.model)
-    langs = a.langs.split(",") if a.langs else [os.path.basename(p)[:-4]
-                                                 for p in sorted(glob.glob(os.path.join(a.data, "*.npz")))]
     results = {}
-    for lang in langs:
-        t0 = time.time()
-        results[lang] = r = evaluate_pack(model, os.path.join(a.data, f"{lang}.npz"), a.max_utts, a.prior_scale,
-                                          a.min_phone)
-        print(f"[aligner-eval] {lang}: median {r['median_ms']:.1f} ms, p90 {r['p90_ms']:.1f} ms, "
-              f"matched {100 * r['matched']:.0f} % ({time.time() - t0:.0f} s)", flush=True)
-    ps = pocketsphinx_compare(model, os.path.join(a.data, "en.npz"), a.max_utts) \
-        if a.pocketsphinx and "en" in langs else None
+    for folder in a.data:
+        packs = sorted(glob.glob(os.path.join(folder, "*.npz")))
+        for path in packs:
+            lang = os.path.basename(path)[:-4]
+            if a.langs and lang not in a.langs.split(","):
+                continue
+            t0 = time.time()
+            results[(lang, os.path.basename(folder.rstrip("/")))] = r = evaluate_pack(
+                model, path, a.max_utts, a.prior_scale, a.min_phone)
+            print(f"[aligner-eval] {lang} {r['voice']}: median {r['median_ms']:.1f} ms, p90 {r['p90_ms']:.1f} ms, "
+                  f"matched {100 * r['matched']:.0f} % ({time.time() - t0:.0f} s)", flush=True)
+    results = dict(sorted(results.items()))
+    en = os.path.join(a.data[0], "en.npz")
+    ps = pocketsphinx_compare(model, en, a.max_utts, a.prior_scale) if a.pocketsphinx and os.path.exists(en) else None
     cmd = "python -m models.training.aligner.evaluate " + " ".join(argv if argv is not None else sys.argv[1:])
     md = markdown(results, cmd, ps)
     print(md)

@@ -106,6 +106,13 @@ def normalise(phone):
     return key or SIL
 
 
+def is_marker(phone):
+    """True for an espeak-ng event that is not a sound of its own: a language switch ``(en)`` or a
+    lone modifier such as Russian's palatalisation ``ʲ`` (it belongs to the phone before)."""
+    p = str(phone).strip()
+    return bool(p) and (p.startswith("(") or normalise(p) == SIL)
+
+
 def letters(key):
     return [c for c in key if c != "~"]
 

@@ -16,8 +16,10 @@ log posterior per speech frame against a free phone loop, :func:`align.align_aud
 dropped and listed with the reason. Shards follow DESIGN.md with the fields of the real English
 corpus (``voice`` = ``real:<speaker>``, ``source`` = "real", ``speaker``, ``lang``, ``split``, ``clip``,
 ``licence``) plus ``ipa`` (per phone) and ``align_score``; ``phones`` labels are the nearest
-ARPAbet class of each IPA phone (:func:`ipa.arpabet`), and ``curves`` come from the teacher
-(``models.training.teacher.teach``) on those labels, with a style drawn as the TTS corpus draws it.
+ARPAbet class of each IPA phone (:func:`ipa.arpabet`), and ``curves`` come from the teacher, with a
+style drawn as the TTS corpus draws it: the IPA teacher (``models.training.teacher_ipa``) when this
+checkout has it, else ``models.training.teacher.teach`` on the ARPAbet labels; the shard's ``teacher``
+field says which, and ``--relabel`` re-teaches existing shards (e.g. after the IPA teacher lands).
 Held-out (dev) speakers: :data:`TRAIN_CHARACTERS` (Fillets), :data:`HELD_OUT` (Tux Paint); each output
 folder has a manifest.json listing train and dev shards, seconds per speaker and every dropped item.
 """
@@ -50,7 +52,7 @@ TUX_LANGS = ("fr", "ru", "ro", "ca", "bg", "es", "be", "el", "da", "lt", "nl", "
 # dev set is the stamps of two categories (same voice, unseen sentences).
 TRAIN_CHARACTERS = {"cs": ("small_fish", "big_fish"), "nl": ("big_fish",)}
 HELD_OUT = {"tuxpaint_categories": ("vehicles", "food")}
-MIN_SCORE = -2.5
+MIN_SCORE = -3.0   # real speech scores -1 to -2.5; below -3 the transcript rarely matches (ALIGNER_REPORT.md)
 MAX_PHONE_RATE, MIN_PHONE_RATE = 25.0, 4.0
 
 
@@ -142,17 +144,32 @@ def check(phones, score, min_score):
     return None
 
 
-def make_shard(item, audio, phones, score, seed):
-    from ..corpus import FPS, PHONE_DTYPE, energy_hint
-    from ..style_axes import STYLE_NAMES, sample_style
-    from ..teacher import teach
-    rng = np.random.default_rng([seed, zlib.crc32(item["name"].encode())])
+def teach_curves(name, audio, phones, seed):
+    """(curves [T, 51], style, teacher name) for a clip: the language-independent IPA teacher
+    (``models.training.teacher_ipa``) when this checkout has it, else the ARPAbet teacher on the
+    nearest ARPAbet classes. Style and teacher seed come from ``default_rng([seed, crc32(name)])``."""
+    from ..corpus import FPS, energy_hint
+    from ..style_axes import sample_style
+    rng = np.random.default_rng([seed, zlib.crc32(name.encode())])
     style = sample_style(rng)
     teacher_seed = int(rng.integers(2 ** 31))
-    arpa = [(s, e, ipa.arpabet(p) if p else "sil") for s, e, p in phones]
     dur = audio.shape[0] / 16000
-    n_frames = int(np.ceil(dur * FPS - 1e-6))
-    curves = teach(arpa, FPS, style, teacher_seed, duration=dur, energy=energy_hint(audio, n_frames))
+    energy = energy_hint(audio, int(np.ceil(dur * FPS - 1e-6)))
+    try:
+        from ..teacher_ipa import teach_ipa
+    except ImportError:
+        from ..teacher import teach
+        arpa = [(s, e, ipa.arpabet(p) if p else "sil") for s, e, p in phones]
+        return teach(arpa, FPS, style, teacher_seed, duration=dur, energy=energy), style, "teacher_arpabet"
+    tl = [(s, e, p if p else "sil", None) for s, e, p in phones]
+    return teach_ipa(tl, FPS, style, teacher_seed, duration=dur, energy=energy), style, "teacher_ipa"
+
+
+def make_shard(item, audio, phones, score, seed):
+    from ..corpus import FPS, PHONE_DTYPE
+    from ..style_axes import STYLE_NAMES
+    curves, style, teacher = teach_curves(item["name"], audio, phones, seed)
+    arpa = [(s, e, ipa.arpabet(p) if p else "sil") for s, e, p in phones]
     return {
         "audio": audio.astype(np.float32), "sr": np.int32(16000),
         "phones": np.array(arpa, dtype=PHONE_DTYPE), "curves": curves.astype(np.float32),
@@ -162,8 +179,26 @@ def make_shard(item, audio, phones, score, seed):
         "speaker": np.array(item["speaker"]), "lang": np.array(item["lang"]),
         "split": np.array("dev" if item["dev"] else "train"), "clip": np.array(item["audio"]),
         "licence": np.array(item["licence"]), "ipa": np.array([p if p else "sil" for _, _, p in phones]),
-        "align_score": np.float32(score),
+        "align_score": np.float32(score), "teacher": np.array(teacher),
     }
+
+
+def relabel(out_root, seed=0, log=print):
+    """Re-teach the curves of every shard under real_cs/real_nl/real_xx from its phones and ``ipa``
+    (same style and seed), e.g. once ``models.training.teacher_ipa`` is in this checkout."""
+    from ..corpus import write_shard
+    n = 0
+    for path in sorted(glob.glob(os.path.join(out_root, "real_[cnx][slx]", "*.npz"))):
+        with np.load(path, allow_pickle=False) as z:
+            d = {k: z[k] for k in z.files}
+        phones = [(float(s), float(e), "" if p == "sil" else str(p)) for (s, e, _), p in zip(d["phones"], d["ipa"])]
+        name = os.path.basename(path)[:-4]
+        curves, style, teacher = teach_curves(name, d["audio"], phones, seed)
+        d.update(curves=curves.astype(np.float32), style=style.astype(np.float32), teacher=np.array(teacher))
+        write_shard(path, d)
+        n += 1
+    log(f"[realspeech] relabelled {n} shards")
+    return n
 
 
 def build(model_path, out_root, raw=RAW, sources=("fillets_cs", "fillets_nl", "tuxpaint"), seed=0,
@@ -230,6 +265,34 @@ def build(model_path, out_root, raw=RAW, sources=("fillets_cs", "fillets_nl", "t
     return summary
 
 
+def summary_markdown(out_root):
+    """Per-language table (train/dev minutes, speakers, dropped) from the manifests under out_root."""
+    rows = []
+    for folder in ("real_cs", "real_nl", "real_xx"):
+        path = os.path.join(out_root, folder, "manifest.json")
+        if not os.path.exists(path):
+            continue
+        with open(path) as f:
+            m = json.load(f)
+        per = {}
+        for key, sec in m["seconds"].items():
+            lang, spk, split = key.split("/")
+            d = per.setdefault(lang, {"train": 0.0, "dev": 0.0, "spk": set(), "dev_spk": set()})
+            d[split] += sec
+            (d["dev_spk"] if split == "dev" else d["spk"]).add(spk)
+        drops = {}
+        for d in m["dropped"]:
+            lang = d["item"].split("_")[1] if folder != "real_xx" else d["item"].rsplit("_", 1)[-1]
+            drops[lang] = drops.get(lang, 0) + 1
+        for lang, d in sorted(per.items()):
+            dev = ", ".join(sorted(d["dev_spk"] - d["spk"])) or m["held_out_rule"]
+            rows.append(f"| `{folder}` | {lang} | {d['train'] / 60:.1f} | {d['dev'] / 60:.1f} | "
+                        f"{len(d['spk'] | d['dev_spk'])} | {dev} | {drops.get(lang, 0)} |")
+    head = ["| folder | lang | train min | dev min | speakers | dev (held out) | items dropped |",
+            "|---|---|---:|---:|---:|---|---:|"]
+    return "\n".join(head + rows) + "\n"
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="python -m models.training.aligner.realspeech",
                                  description=__doc__.split("\n")[0])
@@ -240,7 +303,15 @@ def main(argv=None):
     ap.add_argument("--min-score", type=float, default=MIN_SCORE)
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--summary", action="store_true", help="only print the table of what --out holds")
+    ap.add_argument("--relabel", action="store_true", help="only re-teach the curves of the shards under --out")
     a = ap.parse_args(argv)
+    if a.summary:
+        print(summary_markdown(a.out))
+        return 0
+    if a.relabel:
+        relabel(a.out, a.seed)
+        return 0
     import torch
     torch.set_num_threads(1)
     try:
