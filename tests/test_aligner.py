@@ -176,7 +176,8 @@ def test_realspeech_items_pair_audio_with_subtitles_and_characters(tmp_path):
     (tux / "taxi.txt").write_text("A taxi.\nfr.utf8=Un taxi jaune.\nes.utf8=Un taxi.\n", encoding="utf-8")
     (tux / "taxi_desc_fr.ogg").write_bytes(b"")
     t = rs.tuxpaint_items(str(root), ("fr", "es"))
-    assert [(i["text"], i["lang"], i["speaker"], i["dev"]) for i in t] == [("Un taxi jaune.", "fr", "tuxpaint_fr", True)]
+    assert [(i["text"], i["lang"], i["speaker"], i["dev"]) for i in t] == [
+        ("Un taxi jaune.", "fr", "tuxpaint_fr", True)]
 
 
 def test_realspeech_trim_and_check():

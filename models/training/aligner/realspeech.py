@@ -12,8 +12,8 @@ the character is the id's middle field (``let-m-divna``: ``m``, the small fish).
 was said: such items mostly fail the score check and are dropped).
 
 Each item is aligned by the aligner (align.py) from its text; items whose alignment score (mean
-log posterior per speech frame against a free phone loop, :func:`align.align_audio`) is below ``--min-score`` or whose phone rate is implausible are
-dropped and listed with the reason. Shards follow DESIGN.md with the fields of the real English
+log posterior per speech frame against a free phone loop, :func:`align.align_audio`) is below
+``--min-score`` or whose phone rate is implausible are dropped and listed with the reason. Shards follow DESIGN.md with the fields of the real English
 corpus (``voice`` = ``real:<speaker>``, ``source`` = "real", ``speaker``, ``lang``, ``split``, ``clip``,
 ``licence``) plus ``ipa`` (per phone) and ``align_score``; ``phones`` labels are the nearest
 ARPAbet class of each IPA phone (:func:`ipa.arpabet`), and ``curves`` come from the teacher, with a
