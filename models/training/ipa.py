@@ -97,9 +97,14 @@ def _fts(seg):
     return dict(zip(ft.names, v[0].numeric())) if len(v) == 1 else None
 
 
+# look-alike letters some voices write for IPA ones (Greek epsilon, iota; Latin g for script g; eSpeak's ASCII
+# mnemonic '?' for the glottal stop)
+LOOKALIKES = str.maketrans({"g": "ɡ", "ε": "ɛ", "ɩ": "ɪ", "?": "ʔ"})
+
+
 def split_segments(ipa):
     """IPA phone string -> list of segment strings (base letter + its diacritics)."""
-    s = unicodedata.normalize("NFD", ipa).replace("g", "ɡ")
+    s = unicodedata.normalize("NFD", ipa).translate(LOOKALIKES)
     segs = []
     for ch in s:
         if ch in _IGNORED:

@@ -187,17 +187,23 @@ def relabel(out_root, seed=0, log=print):
     """Re-teach the curves of every shard under real_cs/real_nl/real_xx from its phones and ``ipa``
     (same style and seed), e.g. once ``models.training.teacher_ipa`` is in this checkout."""
     from ..corpus import write_shard
-    n = 0
+    from ..ipa import UnknownIPAError
+    n, kept = 0, 0
     for path in sorted(glob.glob(os.path.join(out_root, "real_[cnx][slx]", "*.npz"))):
         with np.load(path, allow_pickle=False) as z:
             d = {k: z[k] for k in z.files}
         phones = [(float(s), float(e), "" if p == "sil" else str(p)) for (s, e, _), p in zip(d["phones"], d["ipa"])]
         name = os.path.basename(path)[:-4]
-        curves, style, teacher = teach_curves(name, d["audio"], phones, seed)
+        try:
+            curves, style, teacher = teach_curves(name, d["audio"], phones, seed)
+        except UnknownIPAError as exc:  # a symbol the IPA teacher cannot read: the shard keeps its labels
+            log(f"[realspeech] {name}: kept its labels ({exc})")
+            kept += 1
+            continue
         d.update(curves=curves.astype(np.float32), style=style.astype(np.float32), teacher=np.array(teacher))
         write_shard(path, d)
         n += 1
-    log(f"[realspeech] relabelled {n} shards")
+    log(f"[realspeech] relabelled {n} shards; {kept} kept their labels")
     return n
 
 
