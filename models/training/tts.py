@@ -15,7 +15,6 @@ Every engine's phone set is mapped to ARPAbet here; an unmapped symbol raises
 ``EngineMissingError`` / ``VoiceNotInstalledError`` with the apt package to install.
 """
 import ctypes
-import ctypes.util
 import difflib
 import os
 import shutil
@@ -27,6 +26,7 @@ import numpy as np
 
 from inference.errors import ParleyError
 
+from . import espeak_ctypes
 from .phonemes import UnknownPhonemeError, parse_label
 
 SR = 16000
@@ -136,50 +136,18 @@ ESPEAK_MAP = {
 }
 
 # events ---------------------------------------------------------------------------------------
-
-
-class _Event(ctypes.Structure):
-    _fields_ = [("type", ctypes.c_int), ("unique_identifier", ctypes.c_uint),
-                ("text_position", ctypes.c_int), ("length", ctypes.c_int),
-                ("audio_position", ctypes.c_int), ("sample", ctypes.c_int),
-                ("user_data", ctypes.c_void_p), ("id", ctypes.c_char * 8)]
-
-
-_CB = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.POINTER(_Event))
-_EV_PHONEME = 7
 _ESPEAK = {}
 
 
 def _espeak_lib():
     if "lib" in _ESPEAK:
         return _ESPEAK["lib"]
-    name = ctypes.util.find_library("espeak-ng") or "libespeak-ng.so.1"
-    try:
-        lib = ctypes.CDLL(name)
-    except OSError:
-        raise EngineMissingError("espeak-ng is not installed (libespeak-ng not found); "
-                                 "install it with: apt-get install espeak-ng") from None
-    sr = lib.espeak_Initialize(2, 0, None, 1)  # synchronous, phoneme events
-    if sr <= 0:
-        raise EngineMissingError("libespeak-ng failed to initialise; reinstall espeak-ng-data")
+    lib, sr = espeak_ctypes.load(espeak_ctypes.INIT_PHONEME_EVENTS, EngineMissingError)
     lib.espeak_TextToPhonemes.restype = ctypes.c_char_p
     lib.espeak_TextToPhonemes.argtypes = [ctypes.POINTER(ctypes.c_void_p), ctypes.c_int, ctypes.c_int]
-    state = {"chunks": [], "events": []}
-
-    def cb(wav, n, ev):
-        if n > 0:
-            state["chunks"].append(np.ctypeslib.as_array(wav, (n,)).copy())
-        i = 0
-        while ev[i].type != 0:
-            e = ev[i]
-            if e.type == _EV_PHONEME:
-                state["events"].append((int(e.sample), bytes(e.id).split(b"\0")[0].decode("ascii", "replace")))
-            i += 1
-        return 0
-
-    cbf = _CB(cb)
-    lib.espeak_SetSynthCallback(cbf)
-    _ESPEAK.update(lib=lib, sr=sr, state=state, cb=cbf, voice=None)
+    rec = espeak_ctypes.Recorder("ascii")
+    lib.espeak_SetSynthCallback(rec.callback)
+    _ESPEAK.update(lib=lib, sr=sr, rec=rec, voice=None)
     return lib
 
 
@@ -218,19 +186,11 @@ def espeak_stress(text):
 def _espeak_child(text, voice, rate, pitch):
     """Runs in a forked child: synthesise with libespeak-ng, return (int16 audio, events, stress)."""
     lib = _ESPEAK["lib"]
-    st = _ESPEAK["state"]
-    if lib.espeak_SetVoiceByName(voice.encode()) != 0:
+    rec = _ESPEAK["rec"]
+    if not espeak_ctypes.set_voice(lib, voice, rate, pitch):
         raise VoiceNotInstalledError(f"espeak-ng could not load voice {voice!r}")
-    lib.espeak_SetParameter(1, int(round(175 * rate)), 0)                 # rate (wpm)
-    lib.espeak_SetParameter(3, int(np.clip(50 + 6 * pitch, 0, 99)), 0)   # pitch
-    lib.espeak_SetParameter(4, int(np.clip(50 + 3 * pitch, 10, 99)), 0)  # range
-    st["chunks"].clear()
-    st["events"].clear()
-    b = text.encode("utf-8")
-    lib.espeak_Synth(b, len(b) + 1, 0, 0, 0, 0x1, None, None)  # espeakCHARS_UTF8
-    lib.espeak_Synchronize()
-    raw = np.concatenate(st["chunks"]) if st["chunks"] else np.zeros(0, np.int16)
-    return raw, list(st["events"]), espeak_stress(text)
+    raw = espeak_ctypes.speak(lib, rec, text)
+    return raw, rec.phonemes(), espeak_stress(text)
 
 
 def _stress_child(text, voice):

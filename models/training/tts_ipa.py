@@ -25,11 +25,12 @@ import numpy as np
 
 from inference.errors import ParleyError
 
+from . import espeak_ctypes
 from . import ipa as I
 from . import tts
 
 SR = tts.SR
-_IPA_EVENTS = 0x3                    # espeakINITIALIZE_PHONEME_EVENTS | espeakINITIALIZE_PHONEME_IPA
+_IPA_EVENTS = espeak_ctypes.INIT_PHONEME_EVENTS | espeak_ctypes.INIT_PHONEME_IPA
 _PHONEME_IPA = 0x02                  # espeak_TextToPhonemes phonememode bit: IPA output
 _BILABIAL_PHO = {"p": "p", "b": "b", "m": "m"}
 
@@ -154,30 +155,12 @@ def _ipa_child(text, voice, rate, pitch, want_audio=True):
     """Forked child: re-initialise libespeak-ng with IPA events; return (int16 audio, events, sr, stress)."""
     lib = tts._ESPEAK["lib"]
     sr = lib.espeak_Initialize(2, 0, None, _IPA_EVENTS)
-    chunks, events = [], []
-
-    def cb(wav, n, ev):
-        if n > 0 and want_audio:
-            chunks.append(np.ctypeslib.as_array(wav, (n,)).copy())
-        i = 0
-        while ev[i].type != 0:
-            if ev[i].type == tts._EV_PHONEME:
-                events.append((int(ev[i].sample), bytes(ev[i].id).split(b"\0")[0].decode("utf-8", "replace")))
-            i += 1
-        return 0
-
-    cbf = tts._CB(cb)
-    lib.espeak_SetSynthCallback(cbf)
-    if lib.espeak_SetVoiceByName(voice.encode()) != 0:
+    rec = espeak_ctypes.Recorder("utf-8", audio=want_audio)
+    lib.espeak_SetSynthCallback(rec.callback)
+    if not espeak_ctypes.set_voice(lib, voice, rate, pitch, pitch_range=not voice.startswith("mb-")):
         raise tts.VoiceNotInstalledError(f"espeak-ng could not load voice {voice!r}")
-    lib.espeak_SetParameter(1, int(round(175 * rate)), 0)
-    lib.espeak_SetParameter(3, int(np.clip(50 + 6 * pitch, 0, 99)), 0)
-    if not voice.startswith("mb-"):
-        lib.espeak_SetParameter(4, int(np.clip(50 + 3 * pitch, 10, 99)), 0)
-    b = text.encode("utf-8")
-    lib.espeak_Synth(b, len(b) + 1, 0, 0, 0, 0x1, None, None)
-    lib.espeak_Synchronize()
-    raw = np.concatenate(chunks) if chunks else np.zeros(0, np.int16)
+    raw = espeak_ctypes.speak(lib, rec, text)
+    events = rec.phonemes()
     return raw, events, sr, _stress_tokens(lib, text)
 
 

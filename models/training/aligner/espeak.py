@@ -11,66 +11,33 @@ two purposes:
 * :func:`phonemize` — the phone sequence of a transcript in a language, each phone with its word
   index and espeak's own duration (the aligner's transcript side, for any language espeak-ng speaks).
 
-This process must not also load ``models.training.tts`` (it initialises the same library without
-IPA events). One process, one initialisation; not thread-safe.
+This process must not also synthesise through ``models.training.tts`` (it initialises the same library
+without IPA events). One process, one initialisation; not thread-safe.
 """
-import ctypes
-import ctypes.util
-
 import numpy as np
 
 from inference.errors import ParleyError
 
+from .. import espeak_ctypes
+from ..tts import resample
+
 SR = 16000
-_EV_WORD, _EV_PHONEME = 1, 7
-_INIT_PHONEME_EVENTS, _INIT_PHONEME_IPA = 0x1, 0x2
 
 
 class EspeakError(ParleyError):
     pass
 
 
-class _Event(ctypes.Structure):
-    _fields_ = [("type", ctypes.c_int), ("unique_identifier", ctypes.c_uint),
-                ("text_position", ctypes.c_int), ("length", ctypes.c_int),
-                ("audio_position", ctypes.c_int), ("sample", ctypes.c_int),
-                ("user_data", ctypes.c_void_p), ("id", ctypes.c_char * 8)]
-
-
-_CB = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.POINTER(_Event))
 _STATE = {}
 
 
 def _lib():
     if "lib" in _STATE:
         return _STATE["lib"]
-    name = ctypes.util.find_library("espeak-ng") or "libespeak-ng.so.1"
-    try:
-        lib = ctypes.CDLL(name)
-    except OSError:
-        raise EspeakError("espeak-ng is not installed (libespeak-ng not found); "
-                          "install it with: apt-get install espeak-ng") from None
-    sr = lib.espeak_Initialize(2, 0, None, _INIT_PHONEME_EVENTS | _INIT_PHONEME_IPA)   # 2 = synchronous
-    if sr <= 0:
-        raise EspeakError("libespeak-ng failed to initialise; reinstall espeak-ng-data")
-    chunks, events = [], []
-
-    def cb(wav, n, ev):
-        if n > 0:
-            chunks.append(np.ctypeslib.as_array(wav, (n,)).copy())
-        i = 0
-        while ev[i].type != 0:
-            e = ev[i]
-            if e.type == _EV_PHONEME:
-                events.append((int(e.sample), "p", bytes(e.id).split(b"\0")[0].decode("utf-8", "replace")))
-            elif e.type == _EV_WORD:
-                events.append((int(e.sample), "w", ""))
-            i += 1
-        return 0
-
-    cbf = _CB(cb)
-    lib.espeak_SetSynthCallback(cbf)
-    _STATE.update(lib=lib, sr=sr, chunks=chunks, events=events, cb=cbf)
+    lib, sr = espeak_ctypes.load(espeak_ctypes.INIT_PHONEME_EVENTS | espeak_ctypes.INIT_PHONEME_IPA, EspeakError)
+    rec = espeak_ctypes.Recorder("utf-8")
+    lib.espeak_SetSynthCallback(rec.callback)
+    _STATE.update(lib=lib, sr=sr, rec=rec)
     return lib
 
 
@@ -80,20 +47,14 @@ def _run(text, voice, rate=1.0, pitch=0.0):
     if not text:
         raise EspeakError("empty text: give at least one word")
     lib = _lib()
-    if lib.espeak_SetVoiceByName(voice.encode()) != 0:
+    if not espeak_ctypes.set_voice(lib, voice, rate, pitch):
         raise EspeakError(f"espeak-ng has no voice {voice!r}; list them with: espeak-ng --voices")
-    lib.espeak_SetParameter(1, int(round(175 * rate)), 0)                 # rate (words per minute)
-    lib.espeak_SetParameter(3, int(np.clip(50 + 6 * pitch, 0, 99)), 0)   # pitch
-    lib.espeak_SetParameter(4, int(np.clip(50 + 3 * pitch, 10, 99)), 0)  # pitch range
-    _STATE["chunks"].clear()
-    _STATE["events"].clear()
-    b = text.encode("utf-8")
-    lib.espeak_Synth(b, len(b) + 1, 0, 0, 0, 0x1, None, None)            # espeakCHARS_UTF8
-    lib.espeak_Synchronize()
-    raw = np.concatenate(_STATE["chunks"]) if _STATE["chunks"] else np.zeros(0, np.int16)
+    rec = _STATE["rec"]
+    raw = espeak_ctypes.speak(lib, rec, text)
+    events = [(smp, "p" if kind == espeak_ctypes.EV_PHONEME else "w", name) for smp, kind, name in rec.events]
     # an MBROLA voice renders at its own rate (often 16 kHz), not the one espeak_Initialize reported
     sr = lib.espeak_ng_GetSampleRate() if hasattr(lib, "espeak_ng_GetSampleRate") else _STATE["sr"]
-    return raw, list(_STATE["events"]), int(sr)
+    return raw, events, int(sr)
 
 
 def _pho_starts(text, voice, rate):
@@ -179,16 +140,6 @@ def events_to_phones(events, n_samples, sr):
         s, _, n, w = out[-1]
         out[-1] = (s, n_samples / sr, n, w)
     return out
-
-
-def resample(x, sr_in, sr_out=SR):
-    if sr_in == sr_out:
-        return x.astype(np.float32)
-    from math import gcd
-
-    from scipy.signal import resample_poly
-    g = gcd(int(sr_in), int(sr_out))
-    return resample_poly(x.astype(np.float64), sr_out // g, sr_in // g).astype(np.float32)
 
 
 def _run_checked(text, voice, rate, pitch):
