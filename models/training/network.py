@@ -30,8 +30,23 @@ UPPER_NAMES = tuple(n for n in RIG_NAMES if n.startswith(("brow", "eye")))
 LOWER_NAMES = tuple(n for n in RIG_NAMES if n not in UPPER_NAMES)
 
 
+class DilatedConfig:
+    """to_dict/from_dict for a dataclass config with a ``dilations`` tuple (a JSON list in checkpoints)."""
+
+    def to_dict(self):
+        d = asdict(self)
+        d["dilations"] = list(self.dilations)
+        return d
+
+    @classmethod
+    def from_dict(cls, d):
+        d = dict(d)
+        d["dilations"] = tuple(d["dilations"])
+        return cls(**d)
+
+
 @dataclass
-class NetConfig:
+class NetConfig(DilatedConfig):
     channels: int = 128
     dilations: tuple = (1, 3, 9, 1, 3, 9)
     kernel: int = 3
@@ -52,16 +67,6 @@ class NetConfig:
         # input conv (k=5 at 100 fps ~ 1 frame), heads (k=3 / k=5), noise up-sampling
         return trunk + 1 + 1 + 2 + self.noise_step
 
-    def to_dict(self):
-        d = asdict(self)
-        d["dilations"] = list(self.dilations)
-        return d
-
-    @classmethod
-    def from_dict(cls, d):
-        d = dict(d)
-        d["dilations"] = tuple(d["dilations"])
-        return cls(**d)
 
 
 class ChannelNorm(nn.Module):

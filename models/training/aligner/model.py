@@ -12,34 +12,24 @@ normalisation: real recordings differ from the synthesiser in level and colour).
 frame-wise classifier. Trained with frame-wise cross-entropy on the synthesiser's exact phone
 timings (see train.py for why not CTC).
 """
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
 
 from ..features import HOP, N_MELS, SAMPLE_RATE, LogMel
+from ..network import DilatedConfig
 from . import ipa
 
 FRAME_S = HOP / SAMPLE_RATE   # 0.01 s
 
 
 @dataclass
-class AlignerConfig:
+class AlignerConfig(DilatedConfig):
     channels: int = 128
     dilations: tuple = (1, 2, 4, 8, 16)
     kernel: int = 3
-
-    def to_dict(self):
-        d = asdict(self)
-        d["dilations"] = list(self.dilations)
-        return d
-
-    @classmethod
-    def from_dict(cls, d):
-        d = dict(d)
-        d["dilations"] = tuple(d["dilations"])
-        return cls(**d)
 
 
 class _Norm(nn.Module):
