@@ -7,7 +7,7 @@ import os
 import sys
 import time
 
-from .errors import ParleyError
+from .errors import ParleyError, run_cli
 
 
 def _parse_styles(pairs):
@@ -123,17 +123,13 @@ def main(argv=None):
             print(f"error: --{attr} {path} is a folder; give a file path", file=sys.stderr)
             return 2
     try:
-        args.func(args)
-    except ParleyError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return run_cli(args.func, args)
     except MemoryError:
         print("error: out of memory; split the audio into shorter files", file=sys.stderr)
         return 3
     except KeyboardInterrupt:
         print("error: interrupted; nothing was written", file=sys.stderr)
         return 130
-    return 0
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ import zipfile
 import numpy as np
 
 from inference.arkit import RIG_NAMES
-from inference.errors import ParleyError
+from inference.errors import ParleyError, run_cli
 
 from . import tts
 from .style_axes import STYLE_NAMES, sample_style
@@ -262,16 +262,11 @@ def main(argv=None):
                                                   "multilingual corpus (models/training/corpus_multi.py)")
     a = ap.parse_args(argv)
     voices = [v.strip() for v in a.voices.split(",") if v.strip()] if a.voices else None
-    try:
-        if a.langs:
-            from . import corpus_multi
-            corpus_multi.generate(a.hours, a.out, a.seed, [x.strip() for x in a.langs.split(",") if x.strip()])
-            return 0
-        generate(a.hours, a.out, a.seed, max(1, a.workers), voices)
-    except ParleyError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    return 0
+    if a.langs:
+        from . import corpus_multi
+        langs = [x.strip() for x in a.langs.split(",") if x.strip()]
+        return run_cli(corpus_multi.generate, a.hours, a.out, a.seed, langs)
+    return run_cli(generate, a.hours, a.out, a.seed, max(1, a.workers), voices)
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ import zlib
 import numpy as np
 
 from inference.arkit import RIG_NAMES
-from inference.errors import ParleyError
+from inference.errors import ParleyError, run_cli
 
 from .corpus import FPS, PHONE_DTYPE, SR, energy_hint, write_shard
 from .phonemes import PHONES, VOWELS, parse_label
@@ -321,12 +321,7 @@ def main(argv=None):
     ap.add_argument("--heldout", default=",".join(HELD_OUT_SPEAKERS), help="comma-separated dev speakers")
     ap.add_argument("--limit", type=int, default=None, help="first N clips only (for a quick check)")
     a = ap.parse_args(argv)
-    try:
-        build(a.out, a.src, a.seed, tuple(s for s in a.heldout.split(",") if s), a.limit)
-    except ParleyError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    return 0
+    return run_cli(build, a.out, a.src, a.seed, tuple(s for s in a.heldout.split(",") if s), a.limit)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from inference.errors import ParleyError
+from inference.errors import ParleyError, run_cli
 
 from . import espeak, ipa
 from .model import FRAME_S, load, log_posteriors
@@ -180,6 +180,28 @@ def with_arpabet(phones):
     return [[round(s, 4), round(e, 4), p if p else "sil", ipa.arpabet(p) if p else "sil"] for s, e, p in phones]
 
 
+def _align(a):
+    """Align one --audio/--text pair to stdout, or a --tsv batch to JSON lines."""
+    model = load(a.model)
+    if a.tsv:
+        with open(a.tsv, newline="", encoding="utf-8") as f:
+            rows = list(csv.DictReader(f, delimiter="\t"))
+        out = open(a.out, "w", encoding="utf-8") if a.out else sys.stdout
+        for r in rows:
+            phones, score = align_audio(model, load_audio(r["audio"]), r["text"], r["lang"], a.prior_scale)
+            out.write(json.dumps({"audio": r["audio"], "lang": r["lang"], "score": round(score, 4),
+                                  "phones": with_arpabet(phones)}, ensure_ascii=False) + "\n")
+        if a.out:
+            out.close()
+        return
+    if not (a.lang and a.audio and a.text):
+        raise ParleyError("give --lang, --audio and --text (or --tsv for a batch)")
+    phones, score = align_audio(model, load_audio(a.audio), a.text, a.lang, a.prior_scale)
+    print(f"# score {score:.3f}")
+    for s, e, p, arpa in with_arpabet(phones):
+        print(f"{s:.3f}\t{e:.3f}\t{p}\t{arpa}")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="python -m models.training.aligner.align", description=__doc__.split("\n")[0])
     ap.add_argument("--model", required=True)
@@ -190,29 +212,7 @@ def main(argv=None):
     ap.add_argument("--out", help="batch output (JSON lines); default stdout")
     ap.add_argument("--prior-scale", type=float, default=PRIOR_SCALE)
     a = ap.parse_args(argv)
-    try:
-        model = load(a.model)
-        if a.tsv:
-            with open(a.tsv, newline="", encoding="utf-8") as f:
-                rows = list(csv.DictReader(f, delimiter="\t"))
-            out = open(a.out, "w", encoding="utf-8") if a.out else sys.stdout
-            for r in rows:
-                phones, score = align_audio(model, load_audio(r["audio"]), r["text"], r["lang"], a.prior_scale)
-                out.write(json.dumps({"audio": r["audio"], "lang": r["lang"], "score": round(score, 4),
-                                      "phones": with_arpabet(phones)}, ensure_ascii=False) + "\n")
-            if a.out:
-                out.close()
-            return 0
-        if not (a.lang and a.audio and a.text):
-            raise ParleyError("give --lang, --audio and --text (or --tsv for a batch)")
-        phones, score = align_audio(model, load_audio(a.audio), a.text, a.lang, a.prior_scale)
-        print(f"# score {score:.3f}")
-        for s, e, p, arpa in with_arpabet(phones):
-            print(f"{s:.3f}\t{e:.3f}\t{p}\t{arpa}")
-    except ParleyError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    return 0
+    return run_cli(_align, a)
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ import zlib
 import numpy as np
 
 from inference.arkit import RIG_NAMES
-from inference.errors import ParleyError
+from inference.errors import ParleyError, run_cli
 
 from . import ipa
 from .align import align_audio, load_audio
@@ -354,12 +354,7 @@ def main(argv=None):
         return 0
     import torch
     torch.set_num_threads(1)
-    try:
-        build(a.model, a.out, a.raw, tuple(a.sources.split(",")), a.seed, a.min_score, a.limit)
-    except ParleyError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    return 0
+    return run_cli(build, a.model, a.out, a.raw, tuple(a.sources.split(",")), a.seed, a.min_score, a.limit)
 
 
 if __name__ == "__main__":
