@@ -5,8 +5,6 @@ build the head's rig of weights (a FLAME head; kept per geometry for the session
 gaze, listening and dialogue over the take (``inference/life.py``) and bake the head rotation into
 the mesh cache when the head has no bone to carry it.
 """
-import hashlib
-import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -15,6 +13,7 @@ from ..inference.head_rig import build_head_rig
 from ..inference.life import HeadFrame, Life, bake_head_rotation, dialogue_samples, life_take, listen_take
 from ..inference.prosody import n_frames_for
 from ..inference.take import HEAD_ROTATION
+from . import _runtime
 
 
 @dataclass
@@ -27,31 +26,11 @@ class LifeInputs:
     warnings: list = field(default_factory=list)   # what the user should hear (the operator reports them)
 
 
-_HEAD_RIGS = {}
-_LOCK = threading.Lock()
-
-
-def head_rig_of(source):
-    """The head rig of (vertices, triangles), built once per geometry this session."""
-    vertices, triangles = source
-    digest = hashlib.sha1(np.ascontiguousarray(vertices).tobytes() + np.ascontiguousarray(triangles).tobytes())
-    key = digest.hexdigest()
-    with _LOCK:
-        rig = _HEAD_RIGS.get(key)
-    if rig is None:
-        rig = build_head_rig(vertices, triangles)
-        with _LOCK:
-            while len(_HEAD_RIGS) >= 4:
-                _HEAD_RIGS.pop(next(iter(_HEAD_RIGS)))
-            _HEAD_RIGS[key] = rig
-    return rig
-
-
 def _ready(inputs):
     """The head rig (when the head is FLAME) and the frame a look-at target is seen from."""
     life = inputs.life
     if life.head_source is not None and life.head_rig is None:
-        life.head_rig = head_rig_of(life.head_source)
+        life.head_rig = _runtime.cached_rig(life.head_source, build_head_rig)
     if life.head_rig is not None and life.life.frame is None:
         life.life.frame = HeadFrame.from_head_rig(life.head_rig)
     return life.life

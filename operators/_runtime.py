@@ -71,22 +71,24 @@ def get_model(path, device="cpu", threads=0):
         return model, list(dict.fromkeys(lines))
 
 
-_RIGS = {}
+_RIGS = {}   # build function -> {geometry digest: what it built}
 
 
 def cached_rig(source, build):
-    """The rig of (vertices, triangles), built once per distinct geometry this session (a few kept)."""
+    """``build(vertices, triangles)`` of ``source``, run once per build and distinct geometry this session
+    (a few geometries kept per build: the ARKit rig of ``_job`` and the head rig of ``_life_work``)."""
     import hashlib
     vertices, triangles = source
     digest = hashlib.sha1(vertices.tobytes() + triangles.tobytes()).hexdigest()
     with _LOCK:
-        rig = _RIGS.get(digest)
+        rig = _RIGS.get(build, {}).get(digest)
     if rig is None:
         rig = build(vertices, triangles)
         with _LOCK:
-            while len(_RIGS) >= 4:
-                _RIGS.pop(next(iter(_RIGS)))
-            _RIGS[digest] = rig
+            rigs = _RIGS.setdefault(build, {})
+            while len(rigs) >= 4:
+                rigs.pop(next(iter(rigs)))
+            rigs[digest] = rig
     return rig
 
 
