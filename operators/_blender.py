@@ -10,3 +10,22 @@ def slotted_actions():
 def scene_fps(scene):
     """Frames per second of a scene (23.976 and 29.97 are ``fps / fps_base`` with fps_base 1.001)."""
     return scene.render.fps / scene.render.fps_base
+
+
+def register_built_classes_factory(build):
+    """``bpy.utils.register_classes_factory`` for classes made at register time (their properties
+    follow the installed model's style axes): ``register()`` builds and registers them in order,
+    ``unregister()`` removes them in reverse."""
+    built = []
+
+    def register():
+        built[:] = build()
+        for cls in built:
+            bpy.utils.register_class(cls)
+
+    def unregister():
+        for cls in reversed(built):
+            bpy.utils.unregister_class(cls)
+        built.clear()
+
+    return register, unregister

@@ -17,7 +17,7 @@ import bpy
 from ..inference.animate import Cancelled
 from ..inference.errors import ParleyError
 from . import _audio, _character, _life, _meshcache, _runtime, _settings, _style, _target
-from ._blender import scene_fps
+from ._blender import register_built_classes_factory, scene_fps
 from ._commit import PreparedTake, Rollback, write_action, write_cache, write_extras
 from ._job import TakeInputs, TakeJob
 
@@ -263,18 +263,4 @@ def make_operator():
     return type("PARLEY_OT_generate", (GenerateMixin, bpy.types.Operator), {"__annotations__": props})
 
 
-classes = ()
-
-
-def register():
-    global classes
-    classes = (make_operator(),)
-    for cls in classes:
-        bpy.utils.register_class(cls)
-
-
-def unregister():
-    global classes
-    for cls in reversed(classes):
-        bpy.utils.unregister_class(cls)
-    classes = ()
+register, unregister = register_built_classes_factory(lambda: (make_operator(),))

@@ -19,7 +19,7 @@ import bpy
 
 from ..inference.errors import ParleyError
 from . import _audio, _settings, _style, _target
-from ._blender import scene_fps
+from ._blender import register_built_classes_factory, scene_fps
 from ._commit import Rollback
 from .generate import GenerateMixin
 
@@ -143,21 +143,11 @@ def _operator(mixin, name, extra=None):
     return type(name, (mixin, bpy.types.Operator), {"__annotations__": props})
 
 
-classes = ()
-
-
-def register():
-    global classes
+def _classes():
     frame_end = bpy.props.IntProperty(name="End frame", default=0, min=0,
                                       description="last frame of an idle listen without audio; 0: the scene's end")
-    classes = (_operator(ListenMixin, "PARLEY_OT_listen", {"frame_end": frame_end}),
-               _operator(DialogueMixin, "PARLEY_OT_dialogue"))
-    for cls in classes:
-        bpy.utils.register_class(cls)
+    return (_operator(ListenMixin, "PARLEY_OT_listen", {"frame_end": frame_end}),
+            _operator(DialogueMixin, "PARLEY_OT_dialogue"))
 
 
-def unregister():
-    global classes
-    for cls in reversed(classes):
-        bpy.utils.unregister_class(cls)
-    classes = ()
+register, unregister = register_built_classes_factory(_classes)

@@ -4,6 +4,7 @@ import bpy
 from bl_operators.presets import AddPresetBase
 
 from . import _style
+from ._blender import register_built_classes_factory
 
 PRESET_SUBDIR = "parley/style"
 
@@ -29,18 +30,4 @@ def make_add_operator():
     })
 
 
-classes = ()
-
-
-def register():
-    global classes
-    classes = (PARLEY_MT_style_presets, make_add_operator())
-    for cls in classes:
-        bpy.utils.register_class(cls)
-
-
-def unregister():
-    global classes
-    for cls in reversed(classes):
-        bpy.utils.unregister_class(cls)
-    classes = ()
+register, unregister = register_built_classes_factory(lambda: (PARLEY_MT_style_presets, make_add_operator()))
