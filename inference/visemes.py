@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .arkit import spelling_key
+from .arkit import match_names, spelling_key
 from .errors import ParleyError
 
 VISEMES = ("viseme_sil", "viseme_PP", "viseme_FF", "viseme_TH", "viseme_DD", "viseme_kk", "viseme_CH",
@@ -113,12 +113,7 @@ def find_visemes(shape_names):
     them but two or more VRM/VRoid vowels (``aa``/``A``/``Fcl_MTH_A``, ...) gets those as aa, I, U, E, O.
     """
     names = list(shape_names)
-    by_key = {spelling_key(v): v for v in VISEMES}
-    found = {}
-    for name in names:
-        v = by_key.get(spelling_key(name))
-        if v is not None and v not in found:
-            found[v] = name
+    found = match_names(names, VISEMES)
     if not found:
         alias = {a: v for v, spellings in VOWEL_ALIASES.items() for a in spellings}
         for name in names:
