@@ -86,8 +86,9 @@ def _decoder():
     return Decoder(samprate=16000, bestpath=False, loglevel="ERROR")
 
 
-def align_pocketsphinx(decoder, audio, text):
-    """Forced-align ``text`` to 16 kHz ``audio``: [(start_s, end_s, ARPAbet base)] (10 ms frames)."""
+def pocketsphinx_segments(decoder, audio, text):
+    """Forced-align ``text`` (words the decoder knows) to 16 kHz ``audio``:
+    [(start_frame, end_frame, PHONE)] in pocketsphinx's 10 ms frames, names upper-case."""
     pcm = (np.clip(audio, -1, 1) * 32767).astype(np.int16).tobytes()
     decoder.set_align_text(text)
     decoder.start_utt()
@@ -97,12 +98,13 @@ def align_pocketsphinx(decoder, audio, text):
     decoder.start_utt()
     decoder.process_raw(pcm, full_utt=True)
     decoder.end_utt()
-    out = []
-    for word in decoder.get_alignment():
-        for ph in word:
-            name = ph.name.upper()
-            out.append((ph.start / 100.0, (ph.start + ph.duration) / 100.0, "sil" if name == "SIL" else name))
-    return out
+    return [(ph.start, ph.start + ph.duration, ph.name.upper()) for word in decoder.get_alignment() for ph in word]
+
+
+def align_pocketsphinx(decoder, audio, text):
+    """Forced-align ``text`` to 16 kHz ``audio``: [(start_s, end_s, ARPAbet base)] (10 ms frames)."""
+    return [(s / 100.0, e / 100.0, "sil" if name == "SIL" else name)
+            for s, e, name in pocketsphinx_segments(decoder, audio, text)]
 
 
 def boundary_errors(ref, hyp):

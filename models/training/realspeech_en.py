@@ -38,6 +38,7 @@ from inference.arkit import RIG_NAMES
 from inference.errors import ParleyError, run_cli
 
 from .corpus import FPS, PHONE_DTYPE, SR, energy_hint, write_shard
+from .corpus_stats import pocketsphinx_segments
 from .phonemes import PHONES, VOWELS, parse_label
 from .style_axes import STYLE_NAMES, sample_style
 from .teacher import teach
@@ -127,22 +128,8 @@ class Aligner:
     def align(self, audio, words):
         """[(start_s, end_s, ARPAbet base | 'sil')] covering the audio, or raise."""
         self.ensure_words(words)
-        pcm = (np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes()
-        d = self.decoder
-        d.set_align_text(" ".join(words))
-        d.start_utt()
-        d.process_raw(pcm, full_utt=True)
-        d.end_utt()
-        d.set_alignment()
-        d.start_utt()
-        d.process_raw(pcm, full_utt=True)
-        d.end_utt()
-        out = []
-        for word in d.get_alignment():
-            for ph in word:
-                name = ph.name.upper()
-                lab = "sil" if name not in PHONES or name == "SIL" else name
-                out.append((ph.start * ALIGN_FRAME_S, (ph.start + ph.duration) * ALIGN_FRAME_S, lab))
+        out = [(s * ALIGN_FRAME_S, e * ALIGN_FRAME_S, "sil" if name not in PHONES or name == "SIL" else name)
+               for s, e, name in pocketsphinx_segments(self.decoder, audio, " ".join(words))]
         if not out:
             raise ParleyError("pocketsphinx returned no alignment")
         return out
