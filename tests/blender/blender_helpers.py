@@ -14,7 +14,7 @@ import bpy
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "scripts"))
-from demo_scene import uninstall  # noqa: E402,F401  (one uninstall for the demo, benchmarks and tests)
+from demo_scene import action_fcurves, uninstall  # noqa: E402,F401  (one copy for the demo, benchmarks and tests)
 FLAME = Path(os.environ.get("PARLEY_FLAME_DIR") or REPO / ".." / "shared" / "flame").resolve()
 
 
@@ -53,14 +53,6 @@ def write_wav(path, seconds=3.0, rate=22050, channels=1, amplitude=0.3, seed=0, 
         w.setframerate(rate)
         w.writeframes(pcm.tobytes())
     return path
-
-
-def action_fcurves(action):
-    """Every F-curve of an Action, on layered (4.4+) and legacy actions alike."""
-    if bpy.app.version >= (4, 4, 0):
-        return [fc for layer in action.layers for strip in layer.strips for bag in strip.channelbags
-                for fc in bag.fcurves]
-    return list(action.fcurves)
 
 
 def clear_take(obj):
