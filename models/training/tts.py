@@ -86,14 +86,14 @@ def _expand(mapped, start, end):
     return [(float(edges[i]), float(edges[i + 1]), m) for i, m in enumerate(mapped)]
 
 
-def merge_silences(phones, min_len=0.0):
-    """Merge adjacent silences and zero-length phones; keeps the list contiguous."""
+def merge_silences(phones, min_len=0.0, silence="sil"):
+    """Merge adjacent silences (labelled ``silence``) and drop zero-length phones; keeps the list contiguous."""
     out = []
     for s, e, lab in phones:
         if e - s <= 1e-6:
             continue
-        if out and lab == "sil" and out[-1][2] == "sil":
-            out[-1] = (out[-1][0], e, "sil")
+        if out and lab == silence and out[-1][2] == silence:
+            out[-1] = (out[-1][0], e, silence)
         else:
             out.append((s, e, lab))
     return out

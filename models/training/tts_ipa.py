@@ -88,16 +88,8 @@ def events_to_phones(events, n_samples, sr):
 
 
 def merge(phones):
-    """Drop zero-length phones and merge adjacent silences."""
-    out = []
-    for s, e, p in phones:
-        if e - s <= 1e-6:
-            continue
-        if out and p == "" and out[-1][2] == "":
-            out[-1] = (out[-1][0], e, "")
-        else:
-            out.append((s, e, p))
-    return out
+    """Drop zero-length phones and merge adjacent silences (``""`` here)."""
+    return tts.merge_silences(phones, silence="")
 
 
 def _stress_tokens(lib, text):
