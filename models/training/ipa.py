@@ -99,7 +99,7 @@ def _fts(seg):
 
 # look-alike letters some voices write for IPA ones (Greek epsilon, iota; Latin g for script g; eSpeak's ASCII
 # mnemonic '?' for the glottal stop)
-LOOKALIKES = str.maketrans({"g": "ɡ", "ε": "ɛ", "ɩ": "ɪ", "?": "ʔ"})
+LOOKALIKES = str.maketrans({"g": "ɡ", "ε": "ɛ", "ɩ": "ɪ", "?": "ʔ", "\u200d": None, "\u200c": None})
 
 
 def split_segments(ipa):

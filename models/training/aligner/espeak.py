@@ -42,7 +42,14 @@ def _lib():
 
 
 def _run(text, voice, rate=1.0, pitch=0.0):
-    """Synthesise; returns (int16 audio at espeak's rate, events [(sample, kind, ipa)], sr)."""
+    """Synthesise in a fork (``tts._in_fork``); returns (int16 audio at espeak's rate, events [(sample, kind, ipa)],
+    sr). The library keeps the alphabet of its first initialisation for the whole process, and the English
+    corpus forks from the same process with eSpeak mnemonics: this process itself never initialises it."""
+    from ..tts import _in_fork
+    return _in_fork(_run_here, text, voice, rate, pitch)
+
+
+def _run_here(text, voice, rate=1.0, pitch=0.0):
     text = " ".join(str(text).split())
     if not text:
         raise EspeakError("empty text: give at least one word")
