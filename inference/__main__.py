@@ -23,10 +23,13 @@ def _parse_styles(pairs):
     return styles
 
 
-def _load_head_rig(path, cache=False):
+def _load_mesh(path):
     from .meshio import load_mesh
+    return load_mesh(path)
+
+
+def _rig_of(vertices, faces, cache=False):
     from .rig import build_rig
-    vertices, faces = load_mesh(path)
     if cache:  # rebuilt only when the head or the rig code changed (inference/rig_cache.py)
         from .rig_cache import cached_build_rig
         return cached_build_rig(vertices, faces)[0]
@@ -34,7 +37,7 @@ def _load_head_rig(path, cache=False):
 
 
 def cmd_rig(args):
-    rig = _load_head_rig(args.head)
+    rig = _rig_of(*_load_mesh(args.head))
     rig.save(args.out)
     print(f"rig: {len(rig.names)} shapes + {len(rig.corrective_names)} correctives on "
           f"{rig.neutral.shape[0]} vertices -> {args.out}", file=sys.stderr)
@@ -56,7 +59,6 @@ def cmd_animate(args):
     from .audio import load_audio, MODEL_RATE
     from .animate import animate
     from .life import HeadFrame, Life, add_life
-    from .meshio import load_mesh
     from .model import load_model
     from .take import Take, decode_to_pc2
     from .curves import Curves
@@ -64,7 +66,8 @@ def cmd_animate(args):
     if args.fps <= 0:
         raise ParleyError(f"--fps must be positive, got {args.fps}")
     started = time.perf_counter()
-    rig = _load_head_rig(args.head, cache=not args.no_rig_cache)
+    mesh = _load_mesh(args.head)  # read once: the face rig and the head-motion rig both come from it
+    rig = _rig_of(*mesh, cache=not args.no_rig_cache)
     model = load_model(args.model, device=args.device, threads=args.threads)
     styles = _parse_styles(args.style)
     unknown = sorted(set(styles) - {a.name for a in model.meta.style_axes})
@@ -75,7 +78,7 @@ def cmd_animate(args):
     curves = animate(model, pcm, MODEL_RATE, args.fps, style=styles or None, seed=args.seed)
     take, hook = Take.from_curves(curves), None
     if args.head_motion or args.gaze:  # the life layers (inference/life.py); 0 and 0: the bare take
-        head, hook = _life_hook(args, load_mesh(args.head))
+        head, hook = _life_hook(args, mesh)
         life = Life(args.head_motion, args.gaze, frame=HeadFrame.from_head_rig(head))
         take = add_life(take, pcm, args.seed, styles, life)
     if args.curves:
