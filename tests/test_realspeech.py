@@ -12,7 +12,7 @@ from models.training.style_axes import STYLE_NAMES
 
 ROOT = Path(__file__).resolve().parents[1]
 SRC = Path(os.environ.get("PARLEY_REALSPEECH_EN", ROOT.parent / "shared" / "realspeech" / "en"))
-# one clip per kind: a training sentence (lj), a held-out sentence (pm), a held-out digit (fsdd, 8 kHz)
+# one clip per kind: a training sentence (pm), a held-out sentence (lj), a held-out digit (fsdd, 8 kHz)
 CLIPS = ("lj_LJ001-0002.flac", "pm_LJ001-0035.flac", "fsdd_3_theo_0.flac")
 
 
@@ -25,9 +25,9 @@ def test_words_of_strips_punctuation_and_keeps_apostrophes():
 
 def test_held_out_speakers_cover_sentences_and_digits_and_are_excluded_from_training():
     from models.training.dataset import held_out_voices
-    assert "pm" in rs.HELD_OUT_SPEAKERS and sum(s.startswith("fsdd_") for s in rs.HELD_OUT_SPEAKERS) == 2
+    assert "lj" in rs.HELD_OUT_SPEAKERS and sum(s.startswith("fsdd_") for s in rs.HELD_OUT_SPEAKERS) == 2
     assert set(rs.HELD_OUT_VOICES) <= held_out_voices()
-    assert "real:lj" not in held_out_voices()
+    assert "real:pm" not in held_out_voices()
 
 
 def _speech(rng, seconds, sr=16000):
@@ -65,8 +65,8 @@ def test_real_shards_follow_the_contract_and_split_by_speaker(small_src, tmp_pat
     out = tmp_path / "real"
     m = rs.build(str(out), str(small_src), seed=0, log=lambda *a, **k: None)
     assert m["dropped"] == []
-    assert m["train"] == ["lj_LJ001-0002.npz"]
-    assert sorted(m["dev"]) == ["fsdd_3_theo_0.npz", "pm_LJ001-0035.npz"]
+    assert m["train"] == ["pm_LJ001-0035.npz"]
+    assert sorted(m["dev"]) == ["fsdd_3_theo_0.npz", "lj_LJ001-0002.npz"]
     for name in m["train"] + m["dev"]:
         with np.load(out / name, allow_pickle=False) as z:
             audio, curves, ph = z["audio"], z["curves"], z["phones"]

@@ -9,7 +9,7 @@ from dataclasses import replace  # noqa: E402
 from inference.arkit import RIG_NAMES  # noqa: E402
 from models.training import losses as LS  # noqa: E402
 from models.training import train as T  # noqa: E402
-from models.training.dataset import phone_frames  # noqa: E402
+from models.training.dataset import phone_frames, vowel_frames  # noqa: E402
 from models.training.network import NetConfig  # noqa: E402
 from models.training.phonemes import PHONE_INDEX, PHONES  # noqa: E402
 from models.training.style_axes import STYLE_AXES  # noqa: E402
@@ -98,6 +98,33 @@ def test_phone_frames_map_labels_and_skip_unknowns():
     out = phone_frames(phones, 20)
     assert out[0] == PHONE_INDEX["sil"] and out[6] == PHONE_INDEX["F"] and out[12] == PHONE_INDEX["AH"]
     assert (out[15:] == -1).all()
+
+
+def test_vowel_frames_mark_the_central_half_of_each_vowel_by_height():
+    phones = [(0.0, 0.1, "sil"), (0.1, 0.26, "AA1"), (0.26, 0.34, "P"), (0.34, 0.5, "IY0"), (0.5, 0.66, "AH0")]
+    out = vowel_frames(phones, 40)
+    assert out[:7].tolist() == [0] * 7 and out[7:11].tolist() == [3] * 4 and out[11:19].tolist() == [0] * 8
+    assert out[19:23].tolist() == [1] * 4 and (out[27:31] == 2).all() and (out[33:] == 0).all()
+
+
+def test_opening_term_compares_per_class_means_not_frames():
+    T_ = 30
+    vowel = torch.zeros(1, T_, dtype=torch.long)
+    vowel[0, 5:10], vowel[0, 15:20] = 3, 1          # an open and a close vowel
+    mask = torch.ones(1, T_)
+    teacher = torch.zeros(1, T_)
+    teacher[0, 2:13], teacher[0, 13:22] = 0.4, 0.1   # the vowels; the class frames are their central halves
+    shifted = torch.roll(teacher, 2, dims=1)          # the same opening two frames late
+    assert LS.opening_term(teacher, teacher, vowel, mask, 1.0) == 0.0
+    half = LS.opening_term(0.5 * teacher, teacher, vowel, mask, 1.0)
+    assert abs(float(half) - 0.5 * (0.2 + 0.05)) < 1e-6            # a mouth that opens half as wide
+    assert float(LS.opening_term(shifted, teacher, vowel, mask, 1.0)) == 0.0    # when, within a vowel: no matter
+    flat = torch.full((1, T_), 0.25)                                 # the same size on every vowel: no contrast
+    assert abs(float(LS.opening_term(flat, teacher, vowel, mask, 1.0)) - 0.5 * (0.15 + 0.15)) < 1e-6
+    assert LS.opening_term(0.5 * teacher, teacher, vowel, mask, 0.0) == 0.0     # off by default
+    vowel[0, 15:18] = 0                                              # classes with under 3 frames are skipped
+    vowel[0, 18:20] = 1
+    assert abs(float(LS.opening_term(0.5 * teacher, teacher, vowel, mask, 1.0)) - 0.2) < 1e-6
 
 
 def test_asymmetry_term_sees_only_the_left_right_difference():
@@ -206,7 +233,7 @@ def test_weight_flags_build_one_runs_weights_and_leave_the_next_run_alone():
     assert second == LS.LossWeights() and second.closure == 12.0 and second.roll_l1 == 1.0
     assert [f for f, _, _, _ in LS.weight_flags()] == [
         "--closure-weight", "--gesture-weight", "--asym-weight", "--gap-weight", "--brow-weight",
-        "--upper-mean-weight", "--tuck-hinge-weight", "--roll-l1-weight"]
+        "--upper-mean-weight", "--tuck-hinge-weight", "--roll-l1-weight", "--opening-weight"]
     torch.manual_seed(0)
     cfg = NetConfig(channels=16, dilations=(1, 3), upper_channels=8, style_hidden=8)
     batch = _batch(np.random.default_rng(7))

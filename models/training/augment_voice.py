@@ -146,11 +146,12 @@ def retime_item(item, tempo, sr=SR, analysis=None):
     out["curves"] = resample_curves(item["curves"], tempo)
     n = out["curves"].shape[0]
     src = np.minimum(np.round(np.arange(n) * tempo).astype(int), item["curves"].shape[0] - 1)
-    for key in ("bilabial", "labiodental", "rounded", "phone"):
+    from .dataset import FRAME_LABELS
+    for key in FRAME_LABELS:
         if key in item:
             out[key] = np.asarray(item[key])[src]
     n = min(n, out["audio"].size // 320 + 1)
-    for key in ("curves", "bilabial", "labiodental", "rounded", "phone"):
+    for key in ("curves",) + FRAME_LABELS:
         if key in out:
             out[key] = out[key][:n]
     out["tempo"] = tempo

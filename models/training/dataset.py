@@ -21,6 +21,7 @@ import numpy as np
 from inference.arkit import RIG_NAMES
 
 from .network import FPS, SAMPLES_PER_FRAME
+from .metrics import vowel_class
 from .phonemes import PHONE_INDEX, UnknownPhonemeError, parse_label
 from .style_axes import STYLE_AXES, STYLE_NAMES
 
@@ -28,6 +29,7 @@ log = logging.getLogger("parley.dataset")
 BILABIAL = ("P", "B", "M")
 LABIODENTAL = ("F", "V")
 ROUNDED = ("W", "UW", "OW")
+FRAME_LABELS = ("bilabial", "labiodental", "rounded", "phone", "vowel")  # per-frame fields of an item and a batch
 
 
 def held_out_voices():
@@ -78,6 +80,18 @@ def bilabial_mask(phones, n, labels=BILABIAL):
     return mask
 
 
+def vowel_frames(phones, n):
+    """Per-frame vowel height class (``metrics.vowel_class``: 1 close, 2 mid, 3 open) over the central half of
+    each vowel, 0 elsewhere: the frames the opening loss compares (evaluate_real measures the same half)."""
+    out = np.zeros(n, np.int64)
+    for start, end, label in phones:
+        k = vowel_class(label)
+        if k:
+            q = 0.25 * (end - start)
+            out[_span(start + q, end - q, n)] = k
+    return out
+
+
 def phone_frames(phones, n):
     """Per-frame phone class (index into ``phonemes.PHONES``, -1 where unknown) at 50 fps, for the auxiliary loss."""
     out = np.full(n, -1, np.int64)
@@ -125,7 +139,7 @@ def load_shard(path):
     n = min(full.shape[0], audio.size // SAMPLES_PER_FRAME + 1)
     return dict(audio=audio, curves=np.clip(full[:n], 0.0, 1.0), style=style, bilabial=bilabial_mask(phones, n),
                 labiodental=bilabial_mask(phones, n, LABIODENTAL), rounded=bilabial_mask(phones, n, ROUNDED),
-                phone=phone_frames(phones, n), voice=voice, split=split, path=path)
+                phone=phone_frames(phones, n), vowel=vowel_frames(phones, n), voice=voice, split=split, path=path)
 
 
 def split_root(spec):
@@ -208,7 +222,7 @@ class Corpus:
                     log.warning("skip %s: %s", path, exc)
                     self.seen.discard(path)
                     continue
-                if item["voice"] in self.exclude or item["split"] == "dev" or item["curves"].shape[0] < 20:
+                if item["voice"].split("~")[0] in self.exclude or item["split"] == "dev" or item["curves"].shape[0] < 20:
                     continue  # held-out voices and real-speech dev speakers are never trained on
                 item["weight"] = weight
                 # a stable ~3% of utterances (by file name) monitor over-fitting
@@ -258,10 +272,9 @@ class Corpus:
         audio = np.zeros((batch, total * SAMPLES_PER_FRAME), np.float32)
         curves = np.zeros((batch, frames, len(RIG_NAMES)), np.float32)
         mask = np.zeros((batch, frames), np.float32)
-        bilabial = np.zeros((batch, frames), np.float32)
-        labiodental = np.zeros((batch, frames), np.float32)
-        rounded = np.zeros((batch, frames), np.float32)
-        phone = np.full((batch, frames), -1, np.int64)
+        labels = {k: np.zeros((batch, frames), np.float32) for k in FRAME_LABELS}
+        labels["phone"] = np.full((batch, frames), -1, np.int64)
+        labels["vowel"] = np.zeros((batch, frames), np.int64)
         style = np.zeros((batch, len(STYLE_AXES)), np.float32)
         ref = np.zeros((batch, style_frames, len(RIG_NAMES)), np.float32)
         for b in range(batch):
@@ -273,10 +286,9 @@ class Corpus:
             f1 = min(n, f0 + frames)
             curves[b, :f1 - f0] = it["curves"][f0:f1]
             mask[b, :f1 - f0] = 1.0
-            bilabial[b, :f1 - f0] = it["bilabial"][f0:f1]
-            labiodental[b, :f1 - f0] = it["labiodental"][f0:f1]
-            rounded[b, :f1 - f0] = it["rounded"][f0:f1]
-            phone[b, :f1 - f0] = it["phone"][f0:f1]
+            for k, arr in labels.items():
+                if k in it:
+                    arr[b, :f1 - f0] = it[k][f0:f1]
             a0 = (f0 - context) * SAMPLES_PER_FRAME
             a1 = a0 + total * SAMPLES_PER_FRAME
             wave, scale = it["audio"], 1.0
@@ -290,5 +302,4 @@ class Corpus:
             style[b] = it["style"]
             g0 = int(rng.integers(0, max(1, n - style_frames + 1)))
             ref[b] = it["curves"][(g0 + np.arange(style_frames)) % n]  # short clips loop
-        return dict(audio=audio, curves=curves, mask=mask, bilabial=bilabial, labiodental=labiodental,
-                    rounded=rounded, phone=phone, style=style, ref=ref)
+        return dict(audio=audio, curves=curves, mask=mask, style=style, ref=ref, **labels)

@@ -71,9 +71,6 @@ MAX_LAG_S = 0.25
 SYSTEMS = ("parley", "teacher", "jaw_flap", "rhubarb")
 LABEL = {"parley": "Parley (audio only)", "teacher": "teacher on aligned phones", "jaw_flap": "jaw flap",
          "rhubarb": "Rhubarb + transcript"}
-OPEN_VOWELS = ("AA", "AE", "AO")           # plus stressed AH (unstressed AH is schwa: mid)
-CLOSE_VOWELS = ("IY", "IH", "UW", "UH")
-MID_VOWELS = ("EH", "ER")
 ROUNDED = ("UW", "OW", "W")
 SPREAD = ("IY", "IH", "EH", "EY", "AE")
 BILABIALS = ("P", "B", "M")
@@ -238,17 +235,6 @@ def run_systems(d, model, rhubarb):
 
 
 # ------------------------------------------------------------------ measures
-def vowel_class(label):
-    base, stress = M.base_label(label), label[-1:]
-    if base in OPEN_VOWELS or (base == "AH" and stress in "12" and stress):
-        return 3
-    if base in MID_VOWELS or base == "AH":
-        return 2
-    if base in CLOSE_VOWELS:
-        return 1
-    return 0
-
-
 def central(s, e, T):
     q = 0.25 * (e - s)
     return M.interval_frames(s + q, e - q, FPS, T)
@@ -265,7 +251,7 @@ def tokens(opening, width, phones, closed_mm=CLOSED_MM, released_mm=RELEASED_MM)
         fr = central(s, e, T)
         if not fr.size:
             continue
-        k = vowel_class(lab)
+        k = M.vowel_class(lab)
         if k:
             out["vowels"].append((k, float(opening[fr].mean())))
         if base in ROUNDED:

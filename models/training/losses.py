@@ -27,6 +27,7 @@ class LossWeights:
     upper_mean: float = _flag(2.0, "per-crop mean of the upper-face curves with prior noise against the teacher's")
     tuck_hinge: float = _flag(0.5, "hinge on mouthRollLower where the teacher tucks the lower lip in /f v/")
     roll_l1: float = _flag(1.0, "L1 on mouthRollLower on every frame (the tuck hinge's counterweight)")
+    opening: float = _flag(0.0, "per-crop mean lip gap on close, mid and open vowels against the teacher's")
     lip: float = 2.0            # per-curve weight of mouth*, jaw*, eyeBlink* in the L1, cross-entropy and velocity
     bce: float = 1.0
     jitter: float = 0.1
@@ -145,6 +146,28 @@ def gap_hinge_term(gap_p, gap_t, bilabial, weight):
 def gap_l1_term(gap_p, gap_t, mask, weight):
     """L1 on the lip gap on every frame."""
     return masked_mean((gap_p - gap_t).abs(), mask) * weight
+
+
+def opening_term(gap_p, gap_t, vowel, mask, weight, min_frames=3):
+    """Per crop and vowel height class (``metrics.vowel_class``: close, mid, open; ``vowel`` [B,T]), the mean
+    predicted lip gap over the central half of the class's vowels against the teacher's mean there.
+
+    The per-frame L1 gives the opening away where the timing is uncertain (a real voice, a loose alignment):
+    under it the network hedges towards a half-open mouth. A mean over a crop's vowels of one class does not
+    care when, within the vowel, the mouth is widest, only how wide it is, and the three classes keep the
+    contrast between /i/, /e/ and /a/."""
+    if not weight:
+        return torch.zeros(())
+    total, count = torch.zeros(()), torch.zeros(())
+    for k in (1, 2, 3):
+        w = (vowel == k).float() * mask
+        n = w.sum(dim=1)
+        has = (n >= min_frames).float()
+        mean_p = (gap_p * w).sum(dim=1) / n.clamp(min=1.0)
+        mean_t = (gap_t * w).sum(dim=1) / n.clamp(min=1.0)
+        total = total + ((mean_p - mean_t).abs() * has).sum()
+        count = count + has.sum()
+    return total / count.clamp(min=1.0) * weight
 
 
 def tuck_hinge_term(roll_p, roll_t, labiodental, weight):

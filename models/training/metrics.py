@@ -86,6 +86,25 @@ def base_label(label):
     return "SIL" if s in SILENCES else s
 
 
+OPEN_VOWELS = ("AA", "AE", "AO")           # plus stressed AH (unstressed AH is schwa: mid)
+CLOSE_VOWELS = ("IY", "IH", "UW", "UH")
+MID_VOWELS = ("EH", "ER")
+
+
+def vowel_class(label):
+    """Vowel height class of an ARPAbet label: 1 close /iy ih uw uh/, 2 mid /eh er/ and unstressed /ah/,
+    3 open /aa ae ao/ and stressed /ah/; 0 for anything else."""
+    label = str(label.decode() if isinstance(label, bytes) else label).strip()
+    base, stress = base_label(label), label[-1:]
+    if base in OPEN_VOWELS or (base == "AH" and stress in ("1", "2")):
+        return 3
+    if base in MID_VOWELS or base == "AH":
+        return 2
+    if base in CLOSE_VOWELS:
+        return 1
+    return 0
+
+
 def col(curves, names, name):
     """One curve [T] by name (zeros when the curve is absent)."""
     names = list(names)

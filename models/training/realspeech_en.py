@@ -19,7 +19,7 @@ floor (:func:`pad_clip`). Shards are named after the clip (``pm_LJ001-0009.npz``
 kept when they exist, so a killed run resumes. ``manifest.json`` lists the train and dev shards,
 the held-out speakers, hours per speaker and every clip dropped with the reason.
 
-Held-out speakers (``HELD_OUT_SPEAKERS``: the whole of ``pm``, both ARCTIC speakers and two of the
+Held-out speakers (``HELD_OUT_SPEAKERS``: the whole of ``lj``, both ARCTIC speakers and two of the
 six FSDD speakers) are the real-speech dev set: ``HELD_OUT_VOICES`` names their voices so that
 ``models.training.dataset`` never trains on them.
 """
@@ -43,7 +43,7 @@ from .phonemes import PHONES, VOWELS, parse_label
 from .style_axes import STYLE_NAMES, sample_style
 from .teacher import teach
 
-HELD_OUT_SPEAKERS = ("pm", "arctic_aew", "arctic_axb", "fsdd_nicolas", "fsdd_theo")
+HELD_OUT_SPEAKERS = ("lj", "arctic_aew", "arctic_axb", "fsdd_nicolas", "fsdd_theo")
 HELD_OUT_VOICES = tuple(f"real:{s}" for s in HELD_OUT_SPEAKERS)
 DEFAULT_SRC = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared",
                                             "realspeech", "en"))
