@@ -5,7 +5,9 @@ Every engine returns exact timings from the synthesiser itself (no forced alignm
 espeak-ng   libespeak-ng through ctypes; phoneme events carry the sample position of each phoneme.
             Stress comes from ``espeak_TextToPhonemes`` on the same text, aligned to the events.
 mbrola      espeak-ng writes the MBROLA ``.pho`` (phone + duration in ms), the ``mbrola`` binary
-            renders exactly that file, so durations are exact.
+            renders exactly that file, so durations are exact; a voice whose database marks phone
+            boundaries early (us3) is heard later than its .pho, and :func:`mbrola_onset_lag` moves
+            its phones there.
 festival    a Festival process synthesises the text and saves its ``Segment`` relation (phone,
             end time, syllable stress) next to the waveform.
 
@@ -312,6 +314,33 @@ MBROLA_MAP = {
 }
 MBROLA_ESPEAK_VOICE = {"us1": "mb-us1", "us2": "mb-us2", "us3": "mb-us3", "en1": "mb-en1"}
 MBROLA_DIR = "/usr/share/mbrola"
+# MBROLA voices whose diphone database puts the phone boundary (each diphone's "halfseg" mark) well
+# before the acoustic change: MBROLA stretches the part of the diphone after the mark over the next
+# phone's duration, so that phone is heard starting this share of its .pho duration late. us3: 0.23
+# (every other voice: 0). Measured on the rendered audio against us1/us2 (same .pho, acoustic
+# landmarks: 0.23 x duration, 13 ms at 40-70 ms phones, 33 ms at 130-160 ms; boundaries into a pause
+# are on time) and in the database (voicing starts 48 ms after the silence-vowel mark, 9-15 ms in
+# us1 us2 en1); see models/ALIGNER_REPORT.md and models/training/aligner/mbrola_check.py.
+MBROLA_ONSET_LAG = {"us3": 0.23}
+
+
+def mbrola_onset_lag(phones, voice, pause=""):
+    """Phones ``[(start_s, end_s, label, ...)]`` on the ``.pho``'s times -> on the audio's, for MBROLA
+    ``voice`` (``us3`` or ``mb-us3``): every non-pause phone starts ``MBROLA_ONSET_LAG`` x its duration
+    later and the phone before it ends there (a pause ``pause`` fills a gap at the start); boundaries
+    into a pause and the last end stay. Other voices: unchanged."""
+    lag = MBROLA_ONSET_LAG.get(voice[3:] if voice.startswith("mb-") else voice, 0.0)
+    out = [list(p) for p in phones]
+    if not lag:
+        return [tuple(p) for p in out]
+    for k, p in enumerate(out):
+        if p[2] != pause and p[1] > p[0]:
+            p[0] += lag * (p[1] - p[0])
+            if k > 0:
+                out[k - 1][1] = p[0]
+    if out and out[0][0] > 0:
+        out.insert(0, [0.0, out[0][0], pause] + [-1] * (len(out[0]) - 3))
+    return [tuple(p) for p in out]
 
 
 class MbrolaEngine(Engine):
@@ -343,11 +372,14 @@ class MbrolaEngine(Engine):
             raise VoiceNotInstalledError(f"espeak-ng could not produce MBROLA phonemes for {voice!r}: "
                                          f"{pho.stderr.decode(errors='replace').strip()[:200]}")
         lines = [ln.split() for ln in pho.stdout.decode().splitlines() if ln.strip() and not ln.startswith(";")]
-        phones, t = [], 0.0
+        rows, t = [], 0.0
         for ln in lines:
             dur = float(ln[1]) / 1000.0
-            phones += _expand(_map(MBROLA_MAP, ln[0], f"mbrola {voice}"), t, t + dur)
+            rows.append((t, t + dur, ln[0]))
             t += dur
+        phones = []
+        for s, e, sym in mbrola_onset_lag(rows, voice, pause="_"):
+            phones += _expand(_map(MBROLA_MAP, sym, f"mbrola {voice}"), s, e)
         with tempfile.TemporaryDirectory(prefix="parley_mb") as tmp:
             pf, wf = os.path.join(tmp, "u.pho"), os.path.join(tmp, "u.wav")
             with open(pf, "wb") as f:

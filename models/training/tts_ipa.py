@@ -8,7 +8,8 @@ mbrola    eSpeak NG writes the MBROLA ``.pho`` (phone + duration in ms) for an `
           pitch: eSpeak emits one event per ``.pho`` line, in order (checked: an utterance where
           the counts differ raises ``PhoneMismatchError``). Where the MBROLA voice renders a
           bilabial stop for a phoneme eSpeak calls a fricative (Spanish ``β`` -> ``b``) the label
-          follows what is heard.
+          follows what is heard; so do the times of a voice heard later than its .pho
+          (``tts.mbrola_onset_lag``: us3).
 
 Stress comes from ``espeak_TextToPhonemes`` in IPA mode (ˈ ˌ), aligned to the phones by their
 segments. Phones are ``(start_s, end_s, ipa)`` with ``""`` for silence; ``UtteranceIPA.stress``
@@ -279,7 +280,7 @@ def synth_mbrola(text, voice, rate=1.0, pitch=0.0):
     rows = [ln.split() for ln in pho.decode().splitlines() if ln.strip() and not ln.startswith(";")]
     _, events, _, toks = tts._in_fork(_ipa_child, text, f"mb-{voice}", rate, pitch, False)
     raw, sr = _render_pho(pho, voice)
-    phones = name_pho_lines(rows, events, sr)
+    phones = tts.mbrola_onset_lag(name_pho_lines(rows, events, sr), voice)   # where the voice is heard
     return UtteranceIPA(tts.resample(raw, sr), phones, transfer_stress(phones, toks), "mbrola", voice, text,
                         {"rate": rate, "pitch": pitch})
 

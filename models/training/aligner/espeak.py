@@ -7,7 +7,8 @@ two purposes:
 
 * :func:`synth` — audio (16 kHz) and ``[(start_s, end_s, ipa)]`` with exact timings (training data),
   for espeak-ng's own voices and for MBROLA voices (``mb-de1``: espeak-ng computes every phone's
-  duration and MBROLA renders exactly those, so the events stay exact);
+  duration and MBROLA renders exactly those, so the events stay exact; ``mb-us3``'s database marks
+  its phone boundaries early, so its phones are moved to where they are heard: ``tts.mbrola_onset_lag``);
 * :func:`phonemize` — the phone sequence of a transcript in a language, each phone with its word
   index and espeak's own duration (the aligner's transcript side, for any language espeak-ng speaks).
 
@@ -19,7 +20,7 @@ import numpy as np
 from inference.errors import ParleyError
 
 from .. import espeak_ctypes
-from ..tts import resample
+from ..tts import mbrola_onset_lag, resample
 
 SR = 16000
 
@@ -176,6 +177,8 @@ def synth(text, voice, rate=1.0, pitch=0.0):
     run = _run_checked if voice.startswith("mb-") else _run
     raw, events, sr = run(text, voice, rate, pitch)
     phones = events_to_phones(events, raw.shape[0], sr)
+    if voice.startswith("mb-"):
+        phones = mbrola_onset_lag(phones, voice)       # .pho times -> where the voice is heard
     audio = resample(raw.astype(np.float32) / 32768.0, sr)
     return audio, [(s, e, p) for s, e, p, _ in phones]
 
