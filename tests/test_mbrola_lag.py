@@ -26,7 +26,8 @@ def test_onset_lag_moves_us3_speech_phone_starts_only():
     for g, w in zip(got, want):
         assert g[2:] == w[2:] and g[0] == pytest.approx(w[0]) and g[1] == pytest.approx(w[1])
     assert tts.mbrola_onset_lag(phones, "us3") == got
-    for voice in ("us1", "mb-de7", "en1"):
+    assert tts.mbrola_onset_lag(phones, "mb-mx1") == got    # Mexican Spanish: the same share
+    for voice in ("us1", "mb-de7", "en1", "es1"):
         assert tts.mbrola_onset_lag(phones, voice) == phones
     # ARPAbet rows with '_' pauses (the English corpus path): a boundary into a pause stays
     rows = [(0.0, 0.3, "_"), (0.3, 0.4, "s"), (0.4, 0.7, "_")]
@@ -34,26 +35,31 @@ def test_onset_lag_moves_us3_speech_phone_starts_only():
                                                             (0.4, 0.7, "_")]
 
 
-@needs_voices
-def test_us3_boundaries_are_heard_late_in_proportion_to_the_phone_and_the_fix_removes_it():
+@pytest.mark.parametrize("voice,refs", [("us3", ("us1", "us2")), ("mx1", ("es1", "es2"))])
+def test_boundaries_are_heard_late_in_proportion_to_the_phone_and_the_fix_removes_it(voice, refs):
+    if shutil.which("mbrola") is None or not all(
+            os.path.exists(os.path.join(tts.MBROLA_DIR, v, v)) for v in (voice,) + refs):
+        pytest.skip(f"needs mbrola and the voices {voice} {' '.join(refs)}")
     seqs = mbrola_check.sequences(25, seed=0)
-    raw = {v: mbrola_check.landmark_lags(v, seqs, raw=True) for v in ("us1", "us2", "us3")}
-    fixed = mbrola_check.landmark_lags("us3", seqs)
-    assert len({len(x) for x in raw.values()} | {len(fixed)}) == 1 and len(fixed) > 100
-    into = [j for j, (kind, d, x) in enumerate(fixed) if not kind.endswith("_")]
-    ref = np.array([np.median([raw["us1"][j][2], raw["us2"][j][2]]) for j in into])
+    raw = {v: mbrola_check.landmark_lags(v, seqs, raw=True) for v in (voice,) + refs}
+    fixed = mbrola_check.landmark_lags(voice, seqs)
+    # the same boundaries in every voice (no sequence skipped for a missing diphone)
+    assert all([w for *_, w in x] == [w for *_, w in fixed] for x in raw.values()) and len(fixed) > 100
+    into = [j for j, (kind, d, x, w) in enumerate(fixed) if not kind.endswith("_")]
+    ref = np.array([np.median([raw[r][j][2] for r in refs]) for j in into])
     dur = np.array([fixed[j][1] for j in into])
-    extra_raw = np.array([raw["us3"][j][2] for j in into]) - ref
+    extra_raw = np.array([raw[voice][j][2] for j in into]) - ref
     extra_fixed = np.array([fixed[j][2] for j in into]) - ref
-    # the .pho leads us3's audio by about a fifth of each phone's duration (us1/us2: the reference) ...
+    # the .pho leads the voice's audio by about a fifth of each phone's duration (its language's
+    # other voices: the reference) ...
     assert 0.15 <= np.median(extra_raw / dur) <= 0.35 and np.median(extra_raw) >= 0.012
     long, short = dur >= 0.11, dur < 0.08
     assert np.median(extra_raw[long]) > np.median(extra_raw[short]) + 0.008
-    # ... and with the fix us3's labels sit on its audio as us1's and us2's do
+    # ... and with the fix its labels sit on its audio as the reference voices' do
     assert abs(np.median(extra_fixed)) <= 0.005
     # boundaries into a pause are on time without any fix
-    pause = [j for j, (kind, d, x) in enumerate(fixed) if kind.endswith("_")]
-    assert abs(np.median([raw["us3"][j][2] - raw["us2"][j][2] for j in pause])) <= 0.006
+    pause = [j for j, (kind, d, x, w) in enumerate(fixed) if kind.endswith("_")]
+    assert abs(np.median([raw[voice][j][2] - raw[refs[1]][j][2] for j in pause])) <= 0.006
 
 
 @needs_voices
@@ -62,7 +68,7 @@ def test_s_after_silence_starts_where_labelled_in_us3_as_in_de7():
         seq = [[("_", 0.3), ("s", dur), ("V0", 0.12), ("_", 0.3)]]
 
         def onset(voice, raw):
-            return next(x for kind, d, x in mbrola_check.landmark_lags(voice, seq, raw) if kind == "_s")
+            return next(x for kind, d, x, w in mbrola_check.landmark_lags(voice, seq, raw) if kind == "_s")
         de7 = onset("de7", True)
         assert abs(de7) <= 0.012                       # German: 3-8 kHz rises at the label (detector bias ~+9 ms)
         assert onset("us3", True) - de7 >= 0.015       # us3 from its .pho: 17-41 ms late

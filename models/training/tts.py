@@ -6,7 +6,7 @@ espeak-ng   libespeak-ng through ctypes; phoneme events carry the sample positio
             Stress comes from ``espeak_TextToPhonemes`` on the same text, aligned to the events.
 mbrola      espeak-ng writes the MBROLA ``.pho`` (phone + duration in ms), the ``mbrola`` binary
             renders exactly that file, so durations are exact; a voice whose database marks phone
-            boundaries early (us3) is heard later than its .pho, and :func:`mbrola_onset_lag` moves
+            boundaries early (us3, mx1) is heard later than its .pho, and :func:`mbrola_onset_lag` moves
             its phones there.
 festival    a Festival process synthesises the text and saves its ``Segment`` relation (phone,
             end time, syllable stress) next to the waveform.
@@ -316,12 +316,13 @@ MBROLA_ESPEAK_VOICE = {"us1": "mb-us1", "us2": "mb-us2", "us3": "mb-us3", "en1":
 MBROLA_DIR = "/usr/share/mbrola"
 # MBROLA voices whose diphone database puts the phone boundary (each diphone's "halfseg" mark) well
 # before the acoustic change: MBROLA stretches the part of the diphone after the mark over the next
-# phone's duration, so that phone is heard starting this share of its .pho duration late. us3: 0.23
-# (every other voice: 0). Measured on the rendered audio against us1/us2 (same .pho, acoustic
-# landmarks: 0.23 x duration, 13 ms at 40-70 ms phones, 33 ms at 130-160 ms; boundaries into a pause
-# are on time) and in the database (voicing starts 48 ms after the silence-vowel mark, 9-15 ms in
-# us1 us2 en1); see models/ALIGNER_REPORT.md and models/training/aligner/mbrola_check.py.
-MBROLA_ONSET_LAG = {"us3": 0.23}
+# phone's duration, so that phone is heard starting this share of its .pho duration late (every other
+# voice: 0). Measured on the rendered audio against voices of the same language (same .pho, acoustic
+# landmarks; boundaries into a pause are on time): us3 0.230-0.241 x duration beyond us1/us2, mx1
+# 0.228-0.231 beyond es1/es2 (13 ms at 40-70 ms phones, 32 ms at 130-160 ms); and in the databases:
+# voicing starts 48 ms (us3), 43 ms (mx1) after the silence-vowel mark, 5-15 ms in us1 us2 en1 es1
+# es2. See models/ALIGNER_REPORT.md and models/training/aligner/mbrola_check.py.
+MBROLA_ONSET_LAG = {"us3": 0.23, "mx1": 0.23}
 
 
 def mbrola_onset_lag(phones, voice, pause=""):

@@ -9,7 +9,7 @@ mbrola    eSpeak NG writes the MBROLA ``.pho`` (phone + duration in ms) for an `
           the counts differ raises ``PhoneMismatchError``). Where the MBROLA voice renders a
           bilabial stop for a phoneme eSpeak calls a fricative (Spanish ``β`` -> ``b``) the label
           follows what is heard; so do the times of a voice heard later than its .pho
-          (``tts.mbrola_onset_lag``: us3).
+          (``tts.mbrola_onset_lag``: us3, mx1).
 
 Stress comes from ``espeak_TextToPhonemes`` in IPA mode (ˈ ˌ), aligned to the phones by their
 segments. Phones are ``(start_s, end_s, ipa)`` with ``""`` for silence; ``UtteranceIPA.stress``

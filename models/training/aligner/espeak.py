@@ -7,7 +7,7 @@ two purposes:
 
 * :func:`synth` — audio (16 kHz) and ``[(start_s, end_s, ipa)]`` with exact timings (training data),
   for espeak-ng's own voices and for MBROLA voices (``mb-de1``: espeak-ng computes every phone's
-  duration and MBROLA renders exactly those, so the events stay exact; ``mb-us3``'s database marks
+  duration and MBROLA renders exactly those, so the events stay exact; ``mb-us3``'s and ``mb-mx1``'s databases mark
   its phone boundaries early, so its phones are moved to where they are heard: ``tts.mbrola_onset_lag``);
 * :func:`phonemize` — the phone sequence of a transcript in a language, each phone with its word
   index and espeak's own duration (the aligner's transcript side, for any language espeak-ng speaks).

@@ -35,7 +35,8 @@ RULES = {("_", "V"): ("all", 1), ("_", "s"): ("hi", 1), ("s", "V"): ("lo", 1), (
          ("V", "n"): ("mid", -1), ("n", "V"): ("mid", 1), ("V", "t"): ("all", -1), ("V", "k"): ("all", -1),
          ("V", "_"): ("all", -1)}
 CONSONANTS = ("s", "f", "m", "n", "t", "k")
-VOWELS = {"us": ("A", "i", "u", "E", "{"), "en1": ("A:", "i:", "u:", "e", "{"), "de": ("a:", "i:", "u:", "E", "a")}
+VOWELS = {"us": ("A", "i", "u", "E", "{"), "en1": ("A:", "i:", "u:", "e", "{"), "de": ("a:", "i:", "u:", "E", "a"),
+          "sw": ("a", "i:", "u:", "e", "O")}
 
 
 def vowels_of(voice):
@@ -83,11 +84,11 @@ def sequences(n, seed=0):
 
 
 def landmark_lags(voice, seqs, raw=False):
-    """-> [(boundary kind, phone duration s, lag s)] for every ruled boundary; sequences needing a
-    diphone the voice lacks are skipped."""
+    """-> [(boundary kind, phone duration s, lag s, (sequence, boundary index))] for every ruled
+    boundary; sequences needing a diphone the voice lacks are skipped."""
     vow = vowels_of(voice)
     out = []
-    for seq in seqs:
+    for n, seq in enumerate(seqs):
         rows = [(vow[int(c[1])] if c[0] == "V" else c, round(d, 3)) for c, d in seq]
         a, sr, err = render(rows, voice)
         if "unknown" in err:
@@ -105,7 +106,7 @@ def landmark_lags(voice, seqs, raw=False):
             start, dur = phones[k][0], rows[k][1]
             lo, hi = int(1000 * start) - 40, int(1000 * start) + min(90, int(1000 * dur) + 30)
             d = sign * np.diff(env[band][lo:hi + 1])
-            out.append(("".join(kind), dur, (lo + int(np.argmax(d)) + 0.5) / 1000 - start))
+            out.append(("".join(kind), dur, (lo + int(np.argmax(d)) + 0.5) / 1000 - start, (n, k)))
     return out
 
 
@@ -168,25 +169,33 @@ def main(argv=None):
     if a.database:
         for v in a.database.split(","):
             x = voicing_after_mark(v)
-            print(f"{v}: voicing starts {1000 * np.median(x):+.1f} ms after the silence-vowel mark (median of {len(x)})")
+            print(f"{v}: voicing starts {1000 * np.median(x):+.1f} ms after the silence-vowel mark "
+                  f"(median of {len(x)})")
         return 0
     seqs = sequences(a.utts, a.seed)
     lags = {v: landmark_lags(v, seqs, a.raw) for v in a.voices.split(",")}
     ref = [v for v in a.ref.split(",") if v in lags]
     for v, rows in lags.items():
-        into = [x for k, d, x in rows if k[1] != "_"]
-        pause = [x for k, d, x in rows if k[1] == "_"]
-        line = (f"{v}: into a phone {1000 * np.median(into):+.1f} ms (n={len(into)}), into a pause "
-                f"{1000 * np.median(pause):+.1f} ms")
-        if ref and v not in ref and all(len(lags[r]) == len(rows) for r in ref):
-            keep = [j for j, (k, d, x) in enumerate(rows) if k[1] != "_"]
-            extra = np.array([rows[j][2] - np.median([lags[r][j][2] for r in ref]) for j in keep])
-            dur = np.array([rows[j][1] for j in keep])
-            bins = [(lo, hi, extra[(dur >= lo) & (dur < hi)]) for lo, hi in ((.04, .07), (.07, .10), (.10, .13), (.13, .161))]
-            line += f"; beyond {'+'.join(ref)}: {np.median(extra / dur):.3f} x duration (" + ", ".join(
-                f"{1000 * lo:.0f}-{1000 * hi:.0f} ms: {1000 * np.median(x):+.0f}" for lo, hi, x in bins if x.size) + ")"
-        print(line)
+        print(summary(v, rows, {r: lags[r] for r in ref if r != v}))
     return 0
+
+
+def summary(voice, rows, refs):
+    """One line: median lag into a phone and into a pause; with reference voices, the lag beyond
+    their median at the same boundaries, as a share of the phone's duration and per duration band."""
+    into = [x for k, d, x, w in rows if k[1] != "_"]
+    pause = [x for k, d, x, w in rows if k[1] == "_"]
+    line = (f"{voice}: into a phone {1000 * np.median(into):+.1f} ms (n={len(into)}), into a pause "
+            f"{1000 * np.median(pause):+.1f} ms")
+    ref = [{w: x for k, d, x, w in r} for r in refs.values()]
+    both = [(d, x, w) for k, d, x, w in rows if k[1] != "_" and ref and all(w in r for r in ref)]
+    if not both:
+        return line
+    extra = np.array([x - np.median([r[w] for r in ref]) for d, x, w in both])
+    dur = np.array([d for d, x, w in both])
+    bands = [(lo, hi, extra[(dur >= lo) & (dur < hi)]) for lo, hi in ((.04, .07), (.07, .10), (.10, .13), (.13, .161))]
+    return line + f"; beyond {'+'.join(refs)}: {np.median(extra / dur):.3f} x duration (" + ", ".join(
+        f"{1000 * lo:.0f}-{1000 * hi:.0f} ms: {1000 * np.median(x):+.0f}" for lo, hi, x in bands if x.size) + ")"
 
 
 if __name__ == "__main__":
