@@ -134,12 +134,15 @@ def main(argv=None):
 
 
 def run_as_command():
-    """``python -m inference``: one short process, so its exit is a fair part of its time. The cyclic
-    garbage collector is off for the run and the objects left at the end are frozen: the process frees
-    them when it exits, without the collector's final passes over every one of them (tens of ms).
+    """``python -m inference``: one short process, so start-up and exit are a fair part of its time.
 
-    (BLAS keeps its threads: one thread would decode a little faster here, but with other roundings,
-    and a bare take must stay byte for byte what it was.)"""
+    OpenBLAS's idle threads sleep at once instead of spinning on sched_yield for ~0.1 s after every product
+    (set before numpy loads, unless the environment says otherwise): the rig's products are many and short,
+    and a spinning BLAS thread takes the core the .pc2 writer needs. The thread count, and so every
+    rounding, stays as it was: a bare take is byte for byte what it was. The cyclic garbage collector is
+    off for the run and the objects left at the end are frozen: the process frees them when it exits,
+    without the collector's final passes over every one of them (tens of ms)."""
+    os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")  # 2**4 cycles (OpenBLAS's minimum)
     gc.disable()
     try:
         return main()
