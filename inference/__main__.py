@@ -3,6 +3,7 @@
 Every failure exits non-zero with one line on stderr saying what was wrong and what to do.
 """
 import argparse
+import gc
 import os
 import sys
 import time
@@ -36,6 +37,14 @@ def _rig_of(vertices, faces, cache=False):
     return build_rig(vertices, faces)
 
 
+def _head_rig_of(vertices, faces, cache=False):
+    from .head_rig import build_head_rig
+    if cache:
+        from .rig_cache import cached_build_head_rig
+        return cached_build_head_rig(vertices, faces)[0]
+    return build_head_rig(vertices, faces)
+
+
 def cmd_rig(args):
     rig = _rig_of(*_load_mesh(args.head))
     rig.save(args.out)
@@ -43,22 +52,9 @@ def cmd_rig(args):
           f"{rig.neutral.shape[0]} vertices -> {args.out}", file=sys.stderr)
 
 
-def _life_hook(args, vertices_faces):
-    """The FLAME head's rig of weights and the vertex hook that bakes the head rotation, when head motion is on."""
-    from .head_rig import build_head_rig
-    from .life import bake_head_rotation
-    from .take import HEAD_ROTATION
-    head = build_head_rig(*vertices_faces)
-
-    def hook(positions, frames, take):
-        return bake_head_rotation(positions, take.extras[HEAD_ROTATION][frames.start:frames.stop], head)
-    return head, (hook if args.head_motion else None)
-
-
 def cmd_animate(args):
     from .audio import load_audio, MODEL_RATE
     from .animate import animate
-    from .life import HeadFrame, Life, add_life
     from .model import load_model
     from .take import Take, decode_to_pc2
     from .curves import Curves
@@ -78,9 +74,11 @@ def cmd_animate(args):
     curves = animate(model, pcm, MODEL_RATE, args.fps, style=styles or None, seed=args.seed)
     take, hook = Take.from_curves(curves), None
     if args.head_motion or args.gaze:  # the life layers (inference/life.py); 0 and 0: the bare take
-        head, hook = _life_hook(args, mesh)
+        from .life import HeadFrame, HeadRotationBake, Life, add_life
+        head = _head_rig_of(*mesh, cache=not args.no_rig_cache)
         life = Life(args.head_motion, args.gaze, frame=HeadFrame.from_head_rig(head))
         take = add_life(take, pcm, args.seed, styles, life)
+        hook = HeadRotationBake(head) if args.head_motion else None
     if args.curves:
         Curves(take.names, take.fps, take.curves).write_csv(args.curves)
     frames = decode_to_pc2(rig, take, args.out, start_frame=args.start_frame, vertex_hook=hook)
@@ -90,7 +88,7 @@ def cmd_animate(args):
 
 
 def build_parser():
-    from .life import GAZE_DEFAULT, HEAD_MOTION_DEFAULT
+    from .take import GAZE_DEFAULT, HEAD_MOTION_DEFAULT
     parser = argparse.ArgumentParser(prog="python -m inference", description="Parley's bpy-free core.")
     sub = parser.add_subparsers(dest="command", required=True)
     rig = sub.add_parser("rig", help="build the ARKit rig of a FLAME-topology head")
@@ -113,7 +111,7 @@ def build_parser():
                       help=f"head motion from the speech, baked into the .pc2 (0: none; default {HEAD_MOTION_DEFAULT:g})")
     anim.add_argument("--gaze", type=float, default=GAZE_DEFAULT, metavar="AMOUNT",
                       help=f"saccades and fixations on the eyeLook curves (0: the model's own; default {GAZE_DEFAULT:g})")
-    anim.add_argument("--no-rig-cache", action="store_true", help="rebuild the rig, do not read or write the cache")
+    anim.add_argument("--no-rig-cache", action="store_true", help="rebuild the rigs, do not read or write the cache")
     anim.set_defaults(func=cmd_animate)
     return parser
 
@@ -135,5 +133,22 @@ def main(argv=None):
         return 130
 
 
+def run_as_command():
+    """``python -m inference``: one short process, so start-up and exit are a fair part of its time.
+
+    OpenBLAS's idle threads sleep at once instead of spinning on sched_yield for ~0.1 s after every product
+    (set before numpy loads, unless the environment says otherwise): the rig's products are many and short,
+    and a spinning BLAS thread takes the core the .pc2 writer needs. The thread count, and so every
+    rounding, stays as it was: a bare take is byte for byte what it was. The cyclic garbage collector is
+    off for the run and the objects left at the end are frozen: the process frees them when it exits,
+    without the collector's final passes over every one of them (tens of ms)."""
+    os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")  # 2**4 cycles (OpenBLAS's minimum)
+    gc.disable()
+    try:
+        return main()
+    finally:
+        gc.freeze()
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_as_command())

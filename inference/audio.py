@@ -88,20 +88,45 @@ def check_file(path):
         raise AudioError(f"{name} is empty (0 bytes); re-export the audio")
 
 
+def _read_pcm16_wav(path):
+    """(float32 [N, C], rate) of a whole, plain 16-bit PCM WAV, read by the standard library; None for
+    anything else. The samples are exactly soundfile's (int16 / 32768); skipping soundfile's import
+    (cffi, libsndfile) saves the command line ~15 ms on the most common input."""
+    import wave
+    try:
+        with wave.open(path, "rb") as handle:
+            if handle.getsampwidth() != 2 or handle.getcomptype() != "NONE":
+                return None
+            channels, rate, frames = handle.getnchannels(), handle.getframerate(), handle.getnframes()
+            data = handle.readframes(frames)
+    except (wave.Error, EOFError, OSError):  # not RIFF/PCM: soundfile decides (and words any error)
+        return None
+    if len(data) != frames * channels * 2 or not frames:
+        return None
+    return np.frombuffer(data, "<i2").reshape(frames, channels).astype(np.float32) * np.float32(1 / 32768), rate
+
+
 def load_audio(path, sr=MODEL_RATE):
     """Read an audio file (wav, flac, ogg, mp3, aiff; any rate, any channels) as mono float32 at sr."""
     path = os.fspath(path)
     name = os.path.basename(path) or path
     check_file(path)
+    read = _read_pcm16_wav(path)
+    if read is None:
+        read = _read_with_soundfile(path, name)
+    data, rate = read
+    pcm = to_mono_16k(data, rate, source=name)
+    return pcm if sr == MODEL_RATE else resample(pcm, MODEL_RATE, sr)
+
+
+def _read_with_soundfile(path, name):
     try:
         import soundfile
     except ImportError as exc:  # pragma: no cover - soundfile ships with the CLI's requirements
         raise AudioError("the 'soundfile' package is missing; pip install soundfile") from exc
     try:
-        data, rate = soundfile.read(path, dtype="float32", always_2d=True)
+        return soundfile.read(path, dtype="float32", always_2d=True)
     except Exception as exc:  # soundfile raises LibsndfileError/RuntimeError for unreadable data
         ext = os.path.splitext(path)[1].lower()
         hint = "use wav, flac, ogg or mp3" if ext not in SUPPORTED else "the file may be corrupt; re-export it"
         raise AudioError(f"cannot decode {name} as audio ({str(exc).splitlines()[0]}); {hint}") from None
-    pcm = to_mono_16k(data, rate, source=name)
-    return pcm if sr == MODEL_RATE else resample(pcm, MODEL_RATE, sr)

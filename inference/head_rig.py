@@ -33,9 +33,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .rig_geometry import MeshOps, smoothstep
-from .rig_topology import canonical_frame, check_topology, find_parts, to_canonical
-
 # canonical millimetres (origin between the eyeball centres): the atlanto-occipital joint sits
 # behind and below the jaw joint (rig_shapes.JAW_PIVOT = (0, -40, -90)), on the midline
 HEAD_PIVOT_MM = np.array([0.0, -62.0, -82.0])
@@ -55,6 +52,9 @@ class HeadRig:
 
 def build_head_rig(vertices, faces):
     """Weights, pivot and axes of a FLAME-topology head (raises RigError with one line)."""
+    # imported here: the rotations below, and a head rig from the cache, do not need the builder's modules
+    from .rig_topology import canonical_frame, check_topology, find_parts, to_canonical
+
     vertices, faces = check_topology(vertices, faces)
     head, eye_sets, loops = find_parts(vertices, faces)
     frame = canonical_frame(vertices, eye_sets, loops, faces, head)
@@ -68,6 +68,8 @@ def build_head_rig(vertices, faces):
 
 def _neck_blend(canon, head, faces, neck_loop):
     """[len(head)] weights: harmonic from 0 (neck loop) to 1 (above the jaw/ear line), smoothstepped."""
+    from .rig_geometry import MeshOps, smoothstep
+
     local = np.full(len(canon), -1)
     local[head] = np.arange(len(head))
     head_faces = local[faces[np.isin(faces[:, 0], head)]]

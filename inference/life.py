@@ -26,12 +26,8 @@ import numpy as np
 from .gaze import Gaze, apply_gaze, gaze
 from .head_motion import head_motion
 from .head_rig import HEAD_PIVOT_MM, mesh_rotations, rotation_matrix
-from .listen import compose, listen_curves, listen_head, plan_dialogue
 from .prosody import SR, prosody
-from .take import GAZE, HEAD_ROTATION, Take
-
-HEAD_MOTION_DEFAULT = 1.0
-GAZE_DEFAULT = 1.0
+from .take import GAZE, GAZE_DEFAULT, HEAD_MOTION_DEFAULT, HEAD_ROTATION, Take
 # a character modelled the Blender way (facing -Y, Z up): canonical x (its left), y (up), z (forward)
 BLENDER_AXES = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])
 
@@ -142,6 +138,7 @@ def add_life(take, audio16k, seed, style=None, life=None):
 
 def listen_take(heard16k, n_frames, fps, seed, names, style=None, life=None):
     """A listener's take of ``n_frames``: over ``heard16k`` (another's audio, None for silence)."""
+    from .listen import listen_curves, listen_head  # a speaking take (add_life) does not need listen
     life = life or Life()
     style = style_names(style)
     heard = prosody(_padded(heard16k, int(np.ceil(n_frames / fps * SR))), fps, n_frames)
@@ -160,6 +157,7 @@ def listen_take(heard16k, n_frames, fps, seed, names, style=None, life=None):
 def dialogue_take(take, own16k, heard16k, seed, style=None, life=None):
     """One character of a dialogue: ``take`` (the model on its own audio, padded to the longer of the two)
     on its own turns, listening to ``heard16k`` on the other's."""
+    from .listen import compose, listen_curves, listen_head, plan_dialogue
     life = life or Life()
     T, fps, names, style = take.num_frames, take.fps, take.names, style_names(style)
     n = int(np.ceil(T / fps * SR))
@@ -195,21 +193,59 @@ def life_take(take, audio16k, seed, style=None, life=None):
     return add_life(take, audio16k, seed, style, life)
 
 
+class HeadRotationBake:
+    """``decode_to_pc2``'s vertex hook that skins each block with the take's head rotation, in place.
+
+    ``v' = v + w (R - I)(v - p)`` (``head_rig``'s ``w (R (v - p) + p) + (1 - w) v``, rearranged so the neck
+    loop, w = 0, keeps its decoded positions exactly) in float32, ``CHUNK`` frames at a time: one subtraction
+    of the pivot, one batched 3x3 product, one scaling by the weights and one addition, each a single pass
+    over whole rows (pivot and weights are laid out per coordinate) on a chunk small enough to stay in the
+    CPU's cache between the passes; the scratch is kept from block to block. Agrees with
+    ``head_rig.apply_head_rotation`` (float64) to float32 rounding.
+    """
+    CHUNK = 64
+
+    def __init__(self, rig, head_rotation=None):
+        self.head_rotation = None if head_rotation is None else np.asarray(head_rotation, np.float64)
+        self.axes = np.asarray(rig.axes, np.float64)
+        weights = np.asarray(rig.weights, np.float32)
+        self.pivot3 = np.tile(np.asarray(rig.pivot, np.float32), weights.size)  # [3V]: x y z x y z ...
+        self.weight3 = np.repeat(weights, 3)                                     # [3V]: w w w w w w ...
+        self._rel = np.empty((self.CHUNK, weights.size, 3), np.float32)
+        self._delta = np.empty_like(self._rel)
+
+    def __call__(self, positions, frames, take):
+        """Positions [B, V, 3] (changed in place) of ``frames`` with ``take.extras[HEAD_ROTATION]``."""
+        rotation = take.extras[HEAD_ROTATION] if self.head_rotation is None else self.head_rotation
+        return self.bake(positions, rotation[frames.start:frames.stop], out=positions)
+
+    def bake(self, positions, head_rotation, out=None):
+        """[B, V, 3] float32 ``positions`` turned by ``head_rotation`` [B, 3] degrees, into ``out`` (may be
+        ``positions``; default a new array)."""
+        positions = np.asarray(positions, np.float32)
+        B = positions.shape[0]
+        if positions.shape[1:] != self._rel.shape[1:] or len(head_rotation) != B:
+            raise ValueError(f"positions {positions.shape} and head rotation {np.shape(head_rotation)} do not "
+                             f"match a head of {self._rel.shape[1]} vertices")
+        out = np.empty_like(positions) if out is None else out
+        turn = mesh_rotations(head_rotation, self.axes) - np.eye(3)             # R - I, float64
+        turn_t = np.ascontiguousarray(turn.transpose(0, 2, 1), np.float32)
+        for c0 in range(0, B, self.CHUNK):
+            c1 = min(B, c0 + self.CHUNK)
+            v, rel, delta = positions[c0:c1], self._rel[:c1 - c0], self._delta[:c1 - c0]
+            np.subtract(v.reshape(c1 - c0, -1), self.pivot3, out=rel.reshape(c1 - c0, -1))
+            np.matmul(rel, turn_t[c0:c1], out=delta)
+            flat = delta.reshape(c1 - c0, -1)
+            flat *= self.weight3
+            np.add(v, delta, out=out[c0:c1])
+        return out
+
+
 def bake_head_rotation(positions, head_rotation, rig):
-    """Skin a block of decoded frames [B, V, 3] with the head rotation [B, 3] (``head_rig``'s formula,
-    ``v + w (R (v - p) + p - v)``) in float32 with batched 3x3 products: the mesh cache's vertex hook.
-    Agrees with ``head_rig.apply_head_rotation`` (float64) to float32 rounding; the neck loop (w = 0)
+    """Skin a block of decoded frames [B, V, 3] with the head rotation [B, 3] (``head_rig``'s formula) in
+    float32: a new array (``HeadRotationBake`` does it in place, block after block). The neck loop (w = 0)
     keeps its decoded positions exactly."""
-    positions = np.asarray(positions, np.float32)
-    R = mesh_rotations(head_rotation, rig.axes).astype(np.float32)
-    p = np.asarray(rig.pivot, np.float32)
-    w = np.asarray(rig.weights, np.float32)[None, :, None]
-    moved = np.matmul(positions - p, R.transpose(0, 2, 1))
-    moved += p
-    moved -= positions
-    moved *= w
-    moved += positions
-    return moved
+    return HeadRotationBake(rig).bake(positions, head_rotation)
 
 
 def dialogue_samples(own16k, heard16k):

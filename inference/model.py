@@ -101,6 +101,9 @@ def _session(path, providers, threads):
     options.intra_op_num_threads = max(0, int(threads or 0))
     options.inter_op_num_threads = 1
     options.log_severity_level = 3
+    # pool threads sleep instead of spinning between the graph's ops: a spinning pool on a machine whose
+    # other cores are busy (a render, a training job, Blender's own threads) halves the speed of a run
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     try:
         return ort.InferenceSession(os.fspath(path), options, providers=providers)
     except Exception as exc:

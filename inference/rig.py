@@ -32,10 +32,6 @@ import numpy as np
 
 from .arkit import RIG_NAMES
 from .errors import RigError
-from .rig_topology import check_topology, find_parts, canonical_frame, to_canonical, from_canonical_vectors
-from .rig_regions import Regions
-from .rig_shapes import ShapeBuilder, JAW_PIVOT
-from .rig_face import build_face_shapes
 
 
 class Rig:
@@ -61,15 +57,15 @@ class Rig:
         than one dense matmul, and each product is written by BLAS straight into its columns of
         the output (no temporaries, no fancy indexing)."""
         V, L = self.neutral.shape[0], self.SEGMENT
-        fields = np.concatenate([self.basis, self.correctives, self.neutral[None]], 0)  # [R+1, V, 3]
-        touches = np.abs(fields[:-1]).max(axis=2) > 0
+        fields = np.concatenate([self.basis, self.correctives, self.neutral[None]], 0).reshape(-1, 3 * V)
         neutral_row = fields.shape[0] - 1
+        starts = np.arange(0, V, L)
+        touches = np.logical_or.reduceat(fields[:-1] != 0, 3 * starts, axis=1)  # [R, segments]
         self._segments = []
-        for start in range(0, V, L):
-            stop = min(V, start + L)
-            rows = np.r_[np.flatnonzero(touches[:, start:stop].any(1)), neutral_row]
-            matrix = np.ascontiguousarray(fields[rows, start:stop].reshape(rows.size, -1))
-            self._segments.append((rows, 3 * start, 3 * stop, matrix))
+        for k, start in enumerate(starts.tolist()):
+            c0, c1 = 3 * start, 3 * min(V, start + L)
+            rows = np.append(np.flatnonzero(touches[:, k]), neutral_row)
+            self._segments.append((rows, c0, c1, fields[rows, c0:c1]))  # fancy indexing: a contiguous copy
 
     def activations(self, curves):
         """[T, K + C]: the weights themselves, then the product of each corrective's pair."""
@@ -79,12 +75,20 @@ class Rig:
         pairs = self.corrective_pairs
         return np.concatenate([w, w[:, pairs[:, 0]] * w[:, pairs[:, 1]]], 1)
 
-    def decode(self, curves):
-        """Vertex positions [T, V, 3] float32 for a block of curves [T, K] (names order)."""
+    def decode(self, curves, out=None):
+        """Vertex positions [T, V, 3] float32 for a block of curves [T, K] (names order).
+
+        out: None, or a C-contiguous float32 [T, V, 3] to decode into (a buffer reused block after block
+        saves the page faults of a fresh array each time); the values do not depend on it."""
         act = self.activations(curves)
         T = act.shape[0]
         act = np.concatenate([act, np.ones((T, 1), np.float32)], 1)
-        out = np.empty((T, self.neutral.size), np.float32)
+        if out is None:
+            out = np.empty((T, self.neutral.size), np.float32)
+        elif out.shape != (T,) + self.neutral.shape or out.dtype != np.float32 or not out.flags.c_contiguous:
+            raise ValueError(f"out must be C-contiguous float32 {(T,) + self.neutral.shape}, got {out.dtype} {out.shape}")
+        else:
+            out = out.reshape(T, -1)
         for f0 in range(0, T, self.FRAME_CHUNK):
             a = act[f0:f0 + self.FRAME_CHUNK]
             for rows, c0, c1, matrix in self._segments:
@@ -118,6 +122,12 @@ def load_rig(path):
 
 def build_rig(vertices, faces):
     """Build the 51-shape ARKit rig of a FLAME-topology head. Raises RigError with one line."""
+    # the builder's modules are imported here: a rig loaded from a file or the cache does not need them
+    from .rig_face import build_face_shapes
+    from .rig_regions import Regions
+    from .rig_shapes import JAW_PIVOT, ShapeBuilder
+    from .rig_topology import canonical_frame, check_topology, find_parts, from_canonical_vectors, to_canonical
+
     vertices, faces = check_topology(vertices, faces)
     head, eye_sets, loops = find_parts(vertices, faces)
     frame = canonical_frame(vertices, eye_sets, loops, faces, head)

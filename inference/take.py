@@ -13,6 +13,7 @@ Values are clipped to the sliders' range here, once, so shape keys and the cache
 Beside the face curves a take may carry extra per-frame channels (``Take.extras``); the mesh cache
 bakes them into the vertices through ``decode_to_pc2(..., vertex_hook=...)``. See docs/interfaces.md.
 """
+import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -20,13 +21,15 @@ import numpy as np
 from .animate import Cancelled
 from .arkit import RIG_NAMES, match_names
 from .pc2 import PC2Writer
-from .visemes import VISEMES
 
 DECODE_BLOCK = 256  # frames decoded and written at a time: memory stays flat for any length
 
 # Extra per-frame channels a take may carry (Take.extras); none is required.
 HEAD_ROTATION = "head_rotation"  # [T, 3] degrees: yaw, pitch, roll of the head
 GAZE = "gaze"                    # [T, 2] degrees: yaw, pitch of both eyes' line of sight
+# the amounts of head motion and gaze a take gets by default (inference/life.py; the CLI's defaults)
+HEAD_MOTION_DEFAULT = 1.0
+GAZE_DEFAULT = 1.0
 
 
 def take_columns(values, names, wanted):
@@ -129,6 +132,7 @@ class ShapeTarget:
     def weights(self, take):
         """float32 [T, len(shapes)]: the take's curves for these shapes, mixed and clipped."""
         if self.table is not None:
+            from .visemes import VISEMES
             mouth = take_columns(take.curves, take.names, self.table.curves)
             values = take_columns(self.table.weights(mouth, self.table.curves), VISEMES, self.curves)
         else:
@@ -144,6 +148,35 @@ class ShapeTarget:
         return take_columns(self.weights(take), self.shapes, rig_names)
 
 
+class _BackgroundWrite:
+    """One block written on a thread while the next is decoded (file writes and BLAS release the GIL)."""
+
+    def __init__(self, cache):
+        self.cache, self.thread, self.error = cache, None, None
+
+    def _write(self, block):
+        try:
+            self.cache.write(block)
+        except BaseException as exc:  # handed to the decoding thread by wait()
+            self.error = exc
+
+    def submit(self, block):
+        self.wait()
+        self.thread = threading.Thread(target=self._write, args=(block,), name="parley-pc2-write", daemon=True)
+        self.thread.start()
+
+    def join(self):
+        if self.thread is not None:
+            self.thread.join()
+            self.thread = None
+
+    def wait(self):
+        self.join()
+        if self.error is not None:
+            error, self.error = self.error, None
+            raise error
+
+
 def decode_to_pc2(rig, take, path, target=None, *, start_frame=0.0, block=DECODE_BLOCK, progress=None,
                   cancel=None, vertex_hook=None):
     """Stream the take through ``rig.decode`` into a .pc2 at ``path``, ``block`` frames at a time; -> frames.
@@ -153,21 +186,33 @@ def decode_to_pc2(rig, take, path, target=None, *, start_frame=0.0, block=DECODE
     progress:    callable(fraction 0..1), after each block
     cancel:      callable() -> True to stop: raises ``Cancelled`` and no file appears at ``path``
     vertex_hook: callable(positions float32 [B, V, 3], frames range, take) -> positions [B, V, 3]: what the
-                 rig's shapes do not make, baked per frame (e.g. ``take.extras[HEAD_ROTATION][frames]``)
+                 rig's shapes do not make, baked per frame (e.g. ``take.extras[HEAD_ROTATION][frames]``).
+                 ``positions`` is a buffer of this function's: the hook may change it in place and return it.
+                 What it returns is written while the next block is decoded and hooked, so it must not be
+                 an array the hook itself reuses for the next block.
+
+    Two block buffers take turns: one is written to the file (on a thread) while the other is decoded,
+    so memory stays at two blocks for any length and no block allocates fresh pages.
     """
     if target is None:
         target = ShapeTarget.matching(rig.names, take.names)
     weights = target.rig_weights(take, rig.names)
     total = weights.shape[0]
+    buffers = [np.empty((min(block, total),) + rig.neutral.shape, np.float32) for _ in range(2 if total > block else 1)]
     with PC2Writer(path, rig.neutral.shape[0], start_frame=start_frame, sample_rate=1.0) as cache:
-        for start in range(0, total, block):
-            if cancel is not None and cancel():
-                raise Cancelled("generation cancelled; nothing was changed")
-            positions = rig.decode(weights[start:start + block])
-            if vertex_hook is not None:
-                positions = vertex_hook(positions, range(start, min(start + block, total)), take)
-            cache.write(positions)
-            del positions  # free this block before decoding the next: memory stays at one block
-            if progress is not None:
-                progress(min(1.0, (start + block) / total))
+        writes = _BackgroundWrite(cache)
+        try:
+            for n, start in enumerate(range(0, total, block)):
+                if cancel is not None and cancel():
+                    raise Cancelled("generation cancelled; nothing was changed")
+                stop = min(start + block, total)
+                positions = rig.decode(weights[start:stop], out=buffers[n % len(buffers)][:stop - start])
+                if vertex_hook is not None:
+                    positions = vertex_hook(positions, range(start, stop), take)
+                writes.submit(positions)  # after the previous block's write has finished
+                if progress is not None:
+                    progress(min(1.0, stop / total))
+        finally:
+            writes.join()  # the file is complete, or removed by PC2Writer, only once no write is running
+        writes.wait()
     return total

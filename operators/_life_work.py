@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..inference.head_rig import build_head_rig
-from ..inference.life import HeadFrame, Life, bake_head_rotation, dialogue_samples, life_take, listen_take
+from ..inference.life import HeadFrame, HeadRotationBake, Life, dialogue_samples, life_take, listen_take
 from ..inference.prosody import n_frames_for
 from ..inference.take import HEAD_ROTATION
 from . import _runtime
@@ -64,8 +64,4 @@ def bake_hook(inputs, take):
     life = inputs.life
     if life is None or not life.bake or life.head_rig is None or HEAD_ROTATION not in take.extras:
         return None
-    rig = life.head_rig
-
-    def hook(positions, frames, take):
-        return bake_head_rotation(positions, take.extras[HEAD_ROTATION][frames.start:frames.stop], rig)
-    return hook
+    return HeadRotationBake(life.head_rig)

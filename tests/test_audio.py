@@ -70,3 +70,23 @@ def test_non_finite_samples_rejected():
     x[10] = np.nan
     with pytest.raises(AudioError, match="NaN"):
         to_mono_16k(x, 16000)
+
+
+@pytest.mark.parametrize("subtype,channels", [("PCM_16", 1), ("PCM_16", 2), ("PCM_24", 2), ("FLOAT", 1), ("PCM_U8", 1)])
+def test_wav_read_without_soundfile_gives_soundfiles_samples(tmp_path, subtype, channels, monkeypatch):
+    """Plain 16-bit PCM WAV is read by the standard library (no soundfile import): the same samples to the bit;
+    every other WAV still goes through soundfile."""
+    from inference import audio
+    path = tmp_path / "clip.wav"
+    x = _tone(22050, seconds=0.5, channels=channels) * np.float32(1.5)
+    x[::7] = -1.0  # full scale
+    soundfile.write(path, x, 22050, subtype=subtype)
+    expected = soundfile.read(path, dtype="float32", always_2d=True)
+    read = audio._read_pcm16_wav(str(path))
+    if subtype == "PCM_16":
+        assert read is not None and read[1] == 22050 and read[0].dtype == np.float32
+        np.testing.assert_array_equal(read[0], expected[0])
+        monkeypatch.setattr(audio, "_read_with_soundfile", lambda *a: pytest.fail("soundfile was used"))
+    else:
+        assert read is None
+    np.testing.assert_array_equal(load_audio(path), to_mono_16k(expected[0], 22050))

@@ -125,3 +125,26 @@ def test_head_motion_and_gaze_zero_give_todays_take_and_the_default_bakes_the_he
     header = (tmp_path / "bare.csv").read_text().splitlines()[0].split(",")[2:]
     lips = [2 + i for i in lip_columns(header)]
     np.testing.assert_array_equal(rows[0][:, lips], rows[1][:, lips])
+
+
+@needs_flame
+def test_the_parser_and_a_bare_take_from_the_cache_import_only_what_they_use(tmp_path):
+    """Start-up is part of the CLI's speed: the parser needs no life layers; a bare take whose rig comes from
+    the cache needs neither the life layers nor the rig builder's modules."""
+    audio = _speechlike(tmp_path / "a.wav", seconds=1.0)
+    args = ["animate", "--head", str(TEMPLATE), "--audio", str(audio), "--out", str(tmp_path / "o.pc2"),
+            "--head-motion", "0", "--gaze", "0"]
+    report = "print(sorted(m for m in sys.modules if m.startswith(('inference.', 'scipy', 'librosa', 'torch'))))"
+    parser_only = subprocess.run([sys.executable, "-c", "import sys; from inference.__main__ import build_parser; "
+                                  f"build_parser().parse_args({args!r}); {report}"],
+                                 cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert parser_only.returncode == 0, parser_only.stderr
+    assert "inference.life" not in parser_only.stdout and "scipy" not in parser_only.stdout
+    assert run_cli(*args).returncode == 0  # fills the rig cache
+    bare = subprocess.run([sys.executable, "-c", f"import sys; from inference.__main__ import main; main({args!r}); "
+                           f"{report}"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert bare.returncode == 0, bare.stderr
+    for module in ("inference.life", "inference.listen", "inference.rig_shapes", "inference.rig_face",
+                   "inference.rig_topology", "scipy", "librosa", "torch"):
+        assert f"'{module}" not in bare.stdout, module
+    assert "'inference.rig'" in bare.stdout

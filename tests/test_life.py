@@ -6,8 +6,8 @@ import pytest
 from inference.arkit import RIG_NAMES
 from inference.gaze import target_angles
 from inference.head_rig import apply_head_rotation, build_head_rig
-from inference.life import (HeadFrame, Life, add_life, bake_head_rotation, dialogue_take, listen_take,
-                            look_directions)
+from inference.life import (HeadFrame, HeadRotationBake, Life, add_life, bake_head_rotation, dialogue_take,
+                            listen_take, look_directions)
 from inference.listen import lip_columns
 from inference.prosody import prosody
 from inference.take import GAZE, HEAD_ROTATION, Take
@@ -124,3 +124,26 @@ def test_bake_keeps_the_neck_boundary(load_head):
     np.testing.assert_allclose(fast, moved, atol=1e-6 * np.ptp(v))
     np.testing.assert_array_equal(fast[:, rig.neck_loop], np.broadcast_to(v[rig.neck_loop].astype(np.float32),
                                                                           (2, rig.neck_loop.size, 3)))
+
+
+def test_the_cache_hook_bakes_every_frame_of_a_long_take_in_place(load_head, tmp_path):
+    """decode_to_pc2 with HeadRotationBake: blocks longer than its chunk and a short last block, each frame
+    turned by its own rotation (float64 reference), the neck loop exactly as decoded."""
+    from inference.pc2 import read_pc2
+    from inference.rig import Rig
+    from inference.take import decode_to_pc2
+    v, f = load_head()
+    head = build_head_rig(v, f)
+    rng = np.random.default_rng(4)
+    frames = HeadRotationBake.CHUNK * 2 + 37
+    basis = (rng.normal(size=(2, len(v), 3)) * 0.01 * np.ptp(v)).astype(np.float32)
+    rig = Rig(("jawOpen", "mouthClose"), v, basis, ["both"], basis[:1] * 0.5, [[0, 1]])
+    ypr = rng.uniform(-25, 25, (frames, 3))
+    take = Take(FPS, rig.names, rng.uniform(0, 1, (frames, 2)), {HEAD_ROTATION: ypr})
+    decode_to_pc2(rig, take, tmp_path / "a.pc2", block=HeadRotationBake.CHUNK + 50, vertex_hook=HeadRotationBake(head))
+    cache = read_pc2(tmp_path / "a.pc2")[0]
+    decoded = rig.decode(take.curves)
+    reference = apply_head_rotation(decoded.astype(np.float64), ypr, head.weights, head.pivot, head.axes)
+    np.testing.assert_allclose(cache, reference, atol=1e-6 * np.ptp(v))
+    np.testing.assert_array_equal(cache[:, head.neck_loop], decoded[:, head.neck_loop])
+    assert np.abs(cache - decoded).max() > 0.05 * np.ptp(v)

@@ -1,4 +1,5 @@
-"""The rig cache: hit on the same head, miss on any change, rebuild on a damaged file, CLI wiring."""
+"""The rig cache: hit on the same head, miss on any change, rebuild on a damaged file, CLI wiring; the same for
+the head-motion rig."""
 import os
 import subprocess
 import sys
@@ -9,7 +10,8 @@ import pytest
 
 from inference import rig_cache
 from inference.rig import load_rig
-from inference.rig_cache import cache_dir, cache_path, cached_build_rig
+from inference.head_rig import build_head_rig
+from inference.rig_cache import cache_dir, cache_path, cached_build_head_rig, cached_build_rig, head_cache_path
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -88,5 +90,34 @@ def test_cli_uses_the_cache_unless_told_not_to(flame_dir, tmp_path):
     for name in ("b.pc2", "c.pc2"):  # cold, then warm
         subprocess.run(base + ["--out", str(tmp_path / name)], cwd=ROOT, env=env, check=True, capture_output=True)
     assert len(list((tmp_path / "cache" / "rigs").glob("*.npz"))) == 1
+    assert len(list((tmp_path / "cache" / "heads").glob("*.npz"))) == 1  # the head-motion rig (head motion on)
     a, b, c = ((tmp_path / n).read_bytes() for n in ("a.pc2", "b.pc2", "c.pc2"))
     assert a == b == c
+
+
+def _same_head_rig(a, b):
+    for name in ("weights", "pivot", "axes", "neck_loop"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+        assert getattr(a, name).dtype == getattr(b, name).dtype
+    assert a.units_per_mm == b.units_per_mm
+
+
+def test_head_rig_hit_miss_and_damage(head, tmp_path, monkeypatch):
+    vertices, faces = head
+    built, how = cached_build_head_rig(vertices, faces, tmp_path)
+    assert how == "built" and head_cache_path(vertices, faces, tmp_path).parent == tmp_path / "heads"
+    _same_head_rig(built, build_head_rig(vertices, faces))
+    loaded, how = cached_build_head_rig(vertices, faces, tmp_path)
+    assert how == "hit"
+    _same_head_rig(loaded, built)
+    moved = vertices.copy()
+    moved[100, 0] += 1e-4
+    assert head_cache_path(moved, faces, tmp_path) != head_cache_path(vertices, faces, tmp_path)
+    path = head_cache_path(vertices, faces, tmp_path)
+    path.write_bytes(path.read_bytes()[:100])
+    rebuilt, how = cached_build_head_rig(vertices, faces, tmp_path)
+    assert how == "built"
+    _same_head_rig(rebuilt, built)
+    monkeypatch.setattr(rig_cache, "head_rig_code_version", lambda: "a newer head rig builder")
+    assert cached_build_head_rig(vertices, faces, tmp_path)[1] == "built"
+    assert cache_path(vertices, faces, tmp_path) != head_cache_path(vertices, faces, tmp_path)

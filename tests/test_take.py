@@ -127,3 +127,42 @@ def test_vertex_hook_bakes_extra_channels_per_frame(tmp_path):
     decode_to_pc2(rig, take, tmp_path / "a.pc2", block=3, vertex_hook=hook)
     cache, _start, _rate = read_pc2(tmp_path / "a.pc2")
     np.testing.assert_allclose(cache - rig.neutral, np.broadcast_to(lift[:, None, None], cache.shape), atol=1e-6)
+
+
+def test_a_hook_may_change_the_block_in_place_and_every_block_is_written_whole(tmp_path):
+    """Two block buffers take turns while one is written on a thread: a hook that works in place on
+    ``positions`` (the head rotation does) must see each block's own frames, and the file must hold them all."""
+    rig = small_rig(vertices=300)
+    take = random_take(frames=23)
+    seen = []
+
+    def hook(positions, frames, take):
+        seen.append(frames)
+        positions += np.arange(frames.start, frames.stop, dtype=np.float32)[:, None, None]
+        return positions
+
+    decode_to_pc2(rig, take, tmp_path / "a.pc2", block=5, vertex_hook=hook)
+    cache, _start, _rate = read_pc2(tmp_path / "a.pc2")
+    weights = take_columns(take.curves, take.names, rig.names)
+    expected = rig.decode(weights) + np.arange(23, dtype=np.float32)[:, None, None]
+    np.testing.assert_array_equal(cache, expected)
+    assert seen == [range(0, 5), range(5, 10), range(10, 15), range(15, 20), range(20, 23)]
+
+
+def test_a_failed_write_raises_and_leaves_no_file(tmp_path):
+    rig = small_rig()
+    with pytest.raises(ValueError, match="expected frames"):  # the writer thread's error reaches the caller
+        decode_to_pc2(rig, random_take(frames=12), tmp_path / "a.pc2", block=4,
+                      vertex_hook=lambda positions, frames, take: positions[:, :2])
+    assert not any(tmp_path.iterdir())
+
+
+def test_decode_into_a_buffer_gives_the_same_positions():
+    rig = small_rig(vertices=70)
+    weights = np.random.default_rng(3).random((9, 3)).astype(np.float32)
+    buffer = np.full((9, 70, 3), np.nan, np.float32)
+    assert rig.decode(weights, out=buffer) is not None
+    np.testing.assert_array_equal(buffer, rig.decode(weights))
+    for wrong in (np.empty((9, 70, 3)), np.empty((8, 70, 3), np.float32), np.empty((9, 70, 6), np.float32)[:, :, ::2]):
+        with pytest.raises(ValueError, match="out must be"):
+            rig.decode(weights, out=wrong)
