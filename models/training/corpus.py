@@ -4,6 +4,8 @@
                                      [--voices engine:name,...] [--fps 50]
     python -m models.training.corpus --langs de,fr,... --hours 2.5 --out /path/multi --seed 2
                                      (multilingual: models/training/corpus_multi.py)
+    python -m models.training.corpus --langs uk,sk,lt,vi,id,eu --unseen --hours 0.15 --out /path/unseen --seed 3
+                                     (evaluation only: languages.UNSEEN_LANGUAGES, every shard dev)
 
 Shard ``NNNNNNN.npz`` (DESIGN.md): ``audio`` float32 [N] at 16 kHz, ``sr``, ``phones`` structured
 array (start s, end s, ARPAbet label), ``curves`` float32 [T, 51], ``names`` (RIG_NAMES), ``fps``,
@@ -260,12 +262,17 @@ def main(argv=None):
                                                    "of DEFAULT_VOICES)")
     ap.add_argument("--langs", default=None, help="comma-separated language codes (de,fr,...): build the "
                                                   "multilingual corpus (models/training/corpus_multi.py)")
+    ap.add_argument("--unseen", action="store_true", help="with --langs: an evaluation-only corpus of "
+                                                          "languages.UNSEEN_LANGUAGES (every shard split=dev)")
     a = ap.parse_args(argv)
     voices = [v.strip() for v in a.voices.split(",") if v.strip()] if a.voices else None
+    if a.unseen and not a.langs:
+        print("error: --unseen needs --langs (e.g. --langs uk,sk,lt,vi,id,eu)", file=sys.stderr)
+        return 2
     if a.langs:
         from . import corpus_multi
         langs = [x.strip() for x in a.langs.split(",") if x.strip()]
-        return run_cli(corpus_multi.generate, a.hours, a.out, a.seed, langs)
+        return run_cli(corpus_multi.generate, a.hours, a.out, a.seed, langs, print, a.unseen)
     return run_cli(generate, a.hours, a.out, a.seed, max(1, a.workers), voices)
 
 

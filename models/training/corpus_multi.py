@@ -13,6 +13,12 @@ nearest ARPAbet class of each IPA phone with a stress digit on vowels - and add 
 each phone, "" for silence), ``lang``, ``source`` ("tts") and ``speaker`` (the voice id).
 Deterministic and resumable exactly like :mod:`models.training.corpus` (same writer and stopping
 rule); the manifest also lists languages, families, held-out voices and text sources.
+
+With ``--unseen`` it builds an evaluation-only corpus of ``languages.UNSEEN_LANGUAGES`` (in no
+training set) into its own folder: every shard carries ``split = "dev"`` (``dataset.Corpus`` never
+trains on it) and the manifest lists every voice as held out.
+
+    python -m models.training.corpus --langs uk,sk,lt,vi,id,eu --unseen --hours 0.15 --out /path/unseen --seed 3
 """
 import json
 import os
@@ -25,11 +31,11 @@ from inference.errors import ParleyError
 
 from . import corpus as C
 from . import languages as LG
-from . import ipa, text_multi, tts_ipa
+from . import ipa, text_multi, tts, tts_ipa
 from .style_axes import STYLE_NAMES, sample_style
 from .teacher_ipa import arpabet_timeline, teach_ipa
 
-MAX_TRIES = 6                 # texts tried for an utterance before giving up (PhoneMismatch, empty)
+MAX_TRIES = 6                 # texts tried for an utterance before giving up (PhoneMismatch, empty, crash)
 
 
 def installed_voices(code):
@@ -42,26 +48,33 @@ def installed_voices(code):
     return out
 
 
-def plan(langs):
-    """{lang: [voices]} of installed voices; raises if a language has none or its held-out is missing."""
+def plan(langs, unseen=False):
+    """{lang: [voices]} of installed voices; raises if a language has none or its held-out is missing.
+
+    ``unseen``: the languages must be evaluation-only ones (``languages.UNSEEN_LANGUAGES``); without
+    it they must be training ones, so an unseen language never lands in a training corpus."""
+    table, other = (LG.UNSEEN_LANGUAGES, LG.LANGUAGES) if unseen else (LG.LANGUAGES, LG.UNSEEN_LANGUAGES)
     out = {}
     for code in langs:
-        if code not in LG.LANGUAGES:
-            raise ParleyError(f"unknown language {code!r}; known: {', '.join(LG.LANGUAGES)}")
+        if code not in table:
+            hint = ("it is a training language; drop --unseen" if unseen else
+                    "it is evaluation-only; build it with --unseen into its own folder") if code in other else ""
+            raise ParleyError(f"unknown language {code!r}{' (' + hint + ')' if hint else ''}; "
+                              f"known: {', '.join(table)}")
+        lang = table[code]
         vs = installed_voices(code)
         if not vs:
-            raise ParleyError(f"no voice installed for {LG.LANGUAGES[code].name}; install espeak-ng")
-        if LG.LANGUAGES[code].held_out not in vs:
-            raise ParleyError(f"held-out voice {LG.LANGUAGES[code].held_out} of {code} is not installed; "
-                              f"install mbrola-{LG.LANGUAGES[code].held_out.split(':')[1]} (Debian non-free)")
+            raise ParleyError(f"no voice installed for {lang.name}; install espeak-ng")
+        if lang.held_out != LG.ALL and lang.held_out not in vs:
+            raise ParleyError(f"held-out voice {lang.held_out} of {code} is not installed; "
+                              f"install mbrola-{lang.held_out.split(':')[1]} (Debian non-free)")
         out[code] = vs
     return out
 
 
 def voice_weights(code, voices):
-    held = LG.LANGUAGES[code].held_out
-    w = np.array([(LG.MBROLA_WEIGHT if v.startswith("mbrola:") else 1.0) * (LG.HELD_OUT_SHARE if v == held else 1.0)
-                  for v in voices])
+    w = np.array([(LG.MBROLA_WEIGHT if v.startswith("mbrola:") else 1.0)
+                  * (LG.HELD_OUT_SHARE if LG.is_held_out(code, v) else 1.0) for v in voices])
     return w / w.sum()
 
 
@@ -93,7 +106,7 @@ def make_utterance(seed, i, voices_by_lang, pools):
         text = text_multi.utterance_text(rng, pools[code])
         try:
             utt = tts_ipa.synthesize(text, voice, rate=rate, pitch=pitch)
-        except (tts_ipa.PhoneMismatchError, ipa.UnknownIPAError) as e:
+        except (tts_ipa.PhoneMismatchError, ipa.UnknownIPAError, tts.EngineCrashError) as e:
             last = e
             continue
         try:
@@ -131,7 +144,8 @@ def make_utterance(seed, i, voices_by_lang, pools):
     curves = teach_ipa([(s, e, p, st) for (s, e, p), st in zip(merged, mstress)], C.FPS, style, teacher_seed,
                        duration=end, energy=C.energy_hint(audio, n_frames))
     labels = _phone_arrays(merged, mstress)
-    return {
+    dev = {"split": np.array("dev")} if code in LG.UNSEEN_LANGUAGES else {}   # evaluation only
+    return {**dev,
         "audio": audio, "sr": np.int32(C.SR),
         "phones": np.array([(s, e, lab) for (s, e, _), lab in zip(merged, labels)], dtype=C.PHONE_DTYPE),
         "ipa": np.array([p for _, _, p in merged], dtype=str),
@@ -157,11 +171,12 @@ def _work(args):
     return i, data["audio"].shape[0] / C.SR, False, time.perf_counter() - t0
 
 
-def generate(hours, out, seed=2, langs=LG.DEFAULT_LANGS, log=print):
-    """Write shards until the audio reaches ``hours``; resumable; returns the manifest."""
+def generate(hours, out, seed=2, langs=LG.DEFAULT_LANGS, log=print, unseen=False):
+    """Write shards until the audio reaches ``hours``; resumable; returns the manifest.
+    ``unseen``: an evaluation-only corpus of ``languages.UNSEEN_LANGUAGES`` (every shard dev)."""
     if hours <= 0:
         raise ParleyError(f"--hours must be positive, got {hours}")
-    plan_ = plan(langs)
+    plan_ = plan(langs, unseen)
     os.makedirs(out, exist_ok=True)
     for f in os.listdir(out):
         if ".npz.tmp" in f:
@@ -189,17 +204,18 @@ def generate(hours, out, seed=2, langs=LG.DEFAULT_LANGS, log=print):
         if f.endswith(".npz") and f[:-4].isdigit() and int(f[:-4]) > stop_at:
             os.remove(os.path.join(out, f))
     manifest = {
+        **({"evaluation_only": True} if unseen else {}),
         "seed": seed, "hours_requested": hours, "hours": total / 3600.0, "fps": C.FPS, "sr": C.SR,
-        "languages": {c: {"name": LG.LANGUAGES[c].name, "family": LG.LANGUAGES[c].family, "voices": v,
-                          "held_out_voice": LG.LANGUAGES[c].held_out,
+        "languages": {c: {"name": LG.language(c).name, "family": LG.language(c).family, "voices": v,
+                          "held_out_voice": LG.language(c).held_out,
                           "text_catalogues": sorted({d for _, d in pools[c]})} for c, v in plan_.items()},
         "voices": [v for vs in plan_.values() for v in vs],
-        "held_out_voices": [LG.LANGUAGES[c].held_out for c in plan_],
+        "held_out_voices": [v for c, vs in plan_.items() for v in vs if LG.is_held_out(c, v)],
         "shards": [os.path.basename(C.shard_path(out, k)) for k in range(stop_at + 1)],
         "durations": [durations[k] for k in range(stop_at + 1)],
         "generation_rt_per_core": (made_audio / made_cpu) if made_cpu else None,
-        "command": f"python -m models.training.corpus --langs {','.join(plan_)} --hours {hours} --out {out} "
-                   f"--seed {seed}",
+        "command": f"python -m models.training.corpus --langs {','.join(plan_)}{' --unseen' if unseen else ''} "
+                   f"--hours {hours} --out {out} --seed {seed}",
     }
     tmp = os.path.join(out, "manifest.json.tmp")
     with open(tmp, "w", encoding="utf-8") as f:

@@ -15,7 +15,7 @@ from collections import Counter, defaultdict
 
 from . import metrics as M
 from .corpus import load_shard
-from .languages import LANGUAGES
+from .languages import language
 from .phonemes import PHONES, SILENCE, parse_label
 
 
@@ -53,9 +53,9 @@ def markdown(manifest, held, st):
              "| teacher closures | tucks | rounding |", "|---|---|---:|---:|---|---:|---:|---:|---:|---:|"]
     tot_h = tot_u = 0
     fams = set()
-    for code in sorted(st, key=lambda c: (LANGUAGES[c].family, c)):
+    for code in sorted(st, key=lambda c: (language(c).family, c)):
         s = st[code]
-        lang = LANGUAGES[code]
+        lang = language(code)
         fams.add(lang.family)
         tot_h += s["hours"]; tot_u += s["utts"]
         vs = ", ".join((f"**`{v}`**" if v in held else f"`{v}`") for v in sorted(s["voices"]))

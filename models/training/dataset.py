@@ -3,7 +3,7 @@
 Shards (DESIGN.md): one ``.npz`` per utterance with ``audio`` float32 16 kHz, ``curves`` [T,K] at
 ``fps`` in ``names`` order, ``style`` [S] in ``style_names`` order, ``phones`` (start, end, label),
 ``voice``. Voices in ``models.training.corpus.HELD_OUT_VOICES``, the multilingual held-out voices
-(``models.training.languages``) and the real-speech dev speakers (``models.training.realspeech_en.HELD_OUT_VOICES``,
+(``models.training.languages``, every voice of its evaluation-only ``UNSEEN_LANGUAGES`` too) and the real-speech dev speakers (``models.training.realspeech_en.HELD_OUT_VOICES``,
 and any shard marked ``split = "dev"``) are never loaded for training.
 
 Everything is held in memory (a few hours of 16 kHz audio is well under 2 GB). Curves are brought
@@ -33,15 +33,18 @@ FRAME_LABELS = ("bilabial", "labiodental", "rounded", "phone", "vowel")  # per-f
 
 
 def held_out_voices():
-    """English held-out voices plus the multilingual corpus's one voice per language."""
+    """English held-out voices, the multilingual corpus's one voice per language and every voice of the
+    evaluation-only languages (``languages.UNSEEN_LANGUAGES``)."""
     try:
         from .corpus import HELD_OUT_VOICES
         from .languages import held_out_voices as multilingual_held_out
+        from .languages import unseen_voices
     except Exception as exc:  # corpus.py is written by the corpus owner; refuse to guess silently
         raise RuntimeError(f"models.training.corpus.HELD_OUT_VOICES is unavailable ({exc}); "
                            "cannot tell which voices to keep out of training") from None
     from .realspeech_en import HELD_OUT_VOICES as REAL_HELD_OUT  # the real-speech dev speakers
-    return frozenset(str(v) for v in tuple(HELD_OUT_VOICES) + tuple(multilingual_held_out()) + tuple(REAL_HELD_OUT))
+    return frozenset(str(v) for v in tuple(HELD_OUT_VOICES) + tuple(multilingual_held_out()) + tuple(unseen_voices())
+                     + tuple(REAL_HELD_OUT))
 
 
 def parse_phones(raw):

@@ -11,9 +11,10 @@ def language_name(code):
     if code == "all":
         return "**all languages**"
     try:
-        from .languages import LANGUAGES
-        lang = LANGUAGES.get(code)
-        return f"{lang.name} ({code}, {lang.family})" if lang else code
+        from .languages import UNSEEN_LANGUAGES, language
+        lang = language(code)
+        unseen = ", never trained on" if code in UNSEEN_LANGUAGES else ""
+        return f"{lang.name} ({code}, {lang.family}{unseen})" if lang else code
     except ImportError:
         return {"en": "English (en)"}.get(code, code)
 

@@ -5,6 +5,12 @@ German with the ``f3`` variant, ``mbrola:de1`` the MBROLA diphone voice ``de1`` 
 NG's German front end (``mb-de1``). One voice per language is held out for evaluation: an MBROLA
 voice where the language has two or more, otherwise an eSpeak variant (the language's only
 natural-sounding voice is then kept for training).
+
+``UNSEEN_LANGUAGES`` are for evaluation only (issue 15: "what happens on an unseen language"):
+languages in no training set, from families the training set lacks or barely covers, eSpeak NG
+voices only. Every one of their voices is held out (``held_out = ALL``): the corpus built with
+``--unseen`` marks each shard ``split = "dev"`` and lists every voice as held out, and
+``dataset.held_out_voices()`` includes them, so no training run can load them.
 """
 from dataclasses import dataclass
 
@@ -16,7 +22,7 @@ class Language:
     family: str
     espeak: tuple        # eSpeak NG voices incl. variants
     mbrola: tuple        # MBROLA voice names (Debian package mbrola-<name>)
-    held_out: str        # engine:name, never trained on
+    held_out: str        # engine:name, never trained on; ALL: every voice (UNSEEN_LANGUAGES)
     locales: tuple       # /usr/share/locale/<dir> catalogues with text in this language
     script: str          # "latin" | "cyrillic" | "greek" | "hangul" | "devanagari" | "kana"
 
@@ -56,16 +62,42 @@ LANGUAGES = {
     "hi": Language("hi", "Hindi", "Indo-Aryan", ("hi", "hi+f3", "hi+m3"), ("in1", "in2"), "mbrola:in2",
                    ("hi",), "devanagari"),
 }
+ALL = "*"
+# evaluation only: in no training corpus (models.training.corpus --langs ... --unseen)
+UNSEEN_LANGUAGES = {
+    "uk": Language("uk", "Ukrainian", "Slavic (East)", ("uk", "uk+f3"), (), ALL, ("uk",), "cyrillic"),
+    "sk": Language("sk", "Slovak", "Slavic (West)", ("sk", "sk+f3"), (), ALL, ("sk",), "latin"),
+    "lt": Language("lt", "Lithuanian", "Baltic", ("lt", "lt+f3"), (), ALL, ("lt",), "latin"),
+    "vi": Language("vi", "Vietnamese", "Austroasiatic", ("vi", "vi-vn-x-south+f3"), (), ALL, ("vi",), "latin"),
+    "id": Language("id", "Indonesian", "Austronesian", ("id", "id+f3"), (), ALL, ("id",), "latin"),
+    "eu": Language("eu", "Basque", "isolate", ("eu", "eu+f3"), (), ALL, ("eu",), "latin"),
+}
+assert not set(UNSEEN_LANGUAGES) & set(LANGUAGES)
 DEFAULT_LANGS = tuple(LANGUAGES)
 MBROLA_WEIGHT = 1.4           # natural-sounding voices a bit more often (as the English corpus)
 HELD_OUT_SHARE = 0.5
 
 
+def language(code):
+    """The Language of a code, training (LANGUAGES) or evaluation-only (UNSEEN_LANGUAGES); None if neither."""
+    return LANGUAGES.get(code) or UNSEEN_LANGUAGES.get(code)
+
+
+def is_held_out(code, voice):
+    lang = language(code)
+    return lang.held_out == ALL or voice == lang.held_out
+
+
 def language_voices(code):
     """All voice ids of a language (installed or not), espeak first, in a fixed order."""
-    lang = LANGUAGES[code]
+    lang = language(code)
     return [f"espeak:{v}" for v in lang.espeak] + [f"mbrola:{v}" for v in lang.mbrola]
 
 
 def held_out_voices(codes=DEFAULT_LANGS):
     return [LANGUAGES[c].held_out for c in codes]
+
+
+def unseen_voices():
+    """Every voice of the evaluation-only languages: never trained on."""
+    return [v for c in UNSEEN_LANGUAGES for v in language_voices(c)]

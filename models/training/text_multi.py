@@ -21,7 +21,7 @@ import unicodedata
 
 from inference.errors import ParleyError
 
-from .languages import LANGUAGES
+from .languages import language
 
 LOCALE_DIR = "/usr/share/locale"
 EXCLUDED_DOMAINS = ("fillets", "tuxpaint")
@@ -75,7 +75,7 @@ def acceptable(text, script):
 
 def catalogue_sentences(code):
     """[(sentence, catalogue name)] of one language, sorted and unique (first catalogue wins)."""
-    lang = LANGUAGES[code]
+    lang = language(code)
     seen = {}
     for loc in lang.locales:
         for f in sorted(glob.glob(os.path.join(LOCALE_DIR, loc, "LC_MESSAGES", "*.mo"))):
@@ -107,8 +107,8 @@ def build_pool(code, out_dir=None):
             return [tuple(x) for x in json.load(f)]
     pool = catalogue_sentences(code)
     if not pool:
-        raise ParleyError(f"no {LANGUAGES[code].name} sentences found under {LOCALE_DIR}/"
-                          f"{'|'.join(LANGUAGES[code].locales)}; install packages with translations")
+        raise ParleyError(f"no {language(code).name} sentences found under {LOCALE_DIR}/"
+                          f"{'|'.join(language(code).locales)}; install packages with translations")
     if path:
         os.makedirs(os.path.dirname(path), exist_ok=True)
         tmp = path + ".tmp"

@@ -38,6 +38,10 @@ class EngineMissingError(ParleyError):
     pass
 
 
+class EngineCrashError(EngineMissingError):
+    """The engine died on one text (eSpeak NG's Vietnamese on option strings like “-c”): another text may work."""
+
+
 class VoiceNotInstalledError(ParleyError):
     pass
 
@@ -226,7 +230,7 @@ def _in_fork(fn, *args):
         data = f.read()
     os.waitpid(pid, 0)
     if not data:
-        raise EngineMissingError("espeak-ng crashed while synthesising; check the espeak-ng install")
+        raise EngineCrashError("espeak-ng crashed while synthesising; check the espeak-ng install")
     kind, val = pickle.loads(data)
     if kind == "err":
         raise val
