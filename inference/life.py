@@ -203,7 +203,7 @@ class HeadRotationBake:
     CPU's cache between the passes; the scratch is kept from block to block. Agrees with
     ``head_rig.apply_head_rotation`` (float64) to float32 rounding.
     """
-    CHUNK = 64
+    CHUNK = 16
 
     def __init__(self, rig, head_rotation=None):
         self.head_rotation = None if head_rotation is None else np.asarray(head_rotation, np.float64)
