@@ -198,12 +198,12 @@ class HeadRotationBake:
 
     ``v' = v + w (R - I)(v - p)`` (``head_rig``'s ``w (R (v - p) + p) + (1 - w) v``, rearranged so the neck
     loop, w = 0, keeps its decoded positions exactly) in float32, ``CHUNK`` frames at a time: one subtraction
-    of the pivot, one batched 3x3 product, one scaling by the weights and one addition, each a single pass
+    of the pivot, one batched 3x3 product (two vertices at a time), one scaling by the weights and one addition, each a single pass
     over whole rows (pivot and weights are laid out per coordinate) on a chunk small enough to stay in the
     CPU's cache between the passes; the scratch is kept from block to block. Agrees with
     ``head_rig.apply_head_rotation`` (float64) to float32 rounding.
     """
-    CHUNK = 64
+    CHUNK = 16
 
     def __init__(self, rig, head_rotation=None):
         self.head_rotation = None if head_rotation is None else np.asarray(head_rotation, np.float64)
@@ -230,12 +230,18 @@ class HeadRotationBake:
         out = np.empty_like(positions) if out is None else out
         turn = mesh_rotations(head_rotation, self.axes) - np.eye(3)             # R - I, float64
         turn_t = np.ascontiguousarray(turn.transpose(0, 2, 1), np.float32)
+        # two vertices a row: [V/2, 6] @ [[T, 0], [0, T]] is a product BLAS does faster than [V, 3] @ T
+        pair = np.zeros((B, 6, 6), np.float32)
+        pair[:, :3, :3] = pair[:, 3:, 3:] = turn_t
+        m = positions.shape[1] // 2
         for c0 in range(0, B, self.CHUNK):
             c1 = min(B, c0 + self.CHUNK)
-            v, rel, delta = positions[c0:c1], self._rel[:c1 - c0], self._delta[:c1 - c0]
-            np.subtract(v.reshape(c1 - c0, -1), self.pivot3, out=rel.reshape(c1 - c0, -1))
-            np.matmul(rel, turn_t[c0:c1], out=delta)
-            flat = delta.reshape(c1 - c0, -1)
+            n = c1 - c0
+            v, rel, delta = positions[c0:c1], self._rel[:n], self._delta[:n]
+            flat_rel, flat = rel.reshape(n, -1), delta.reshape(n, -1)
+            np.subtract(v.reshape(n, -1), self.pivot3, out=flat_rel)
+            np.matmul(flat_rel[:, :6 * m].reshape(n, m, 6), pair[c0:c1], out=flat[:, :6 * m].reshape(n, m, 6))
+            np.matmul(rel[:, 2 * m:], turn_t[c0:c1], out=delta[:, 2 * m:])  # the last vertex of an odd count
             flat *= self.weight3
             np.add(v, delta, out=out[c0:c1])
         return out

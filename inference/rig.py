@@ -47,24 +47,29 @@ class Rig:
         self.meta = dict(meta or {})
         self._prepare()
 
-    SEGMENT = 32        # vertices per decode segment
-    FRAME_CHUNK = 512   # frames per pass over the segments
+    SEGMENT_OVERHEAD = 400  # one product's fixed cost in (row x vertex) multiply-adds a frame (measured)
+    FRAME_CHUNK = 512       # frames per pass over the segments
 
     def _prepare(self):
-        """Cut the vertex range into short contiguous segments and keep, per segment, only the
-        rows (shapes, correctives) that move it, plus the neutral as a row whose activation is 1:
-        a vertex is moved by ~7 of the ~70 rows, so decode does several times fewer multiply-adds
-        than one dense matmul, and each product is written by BLAS straight into its columns of
-        the output (no temporaries, no fancy indexing)."""
-        V, L = self.neutral.shape[0], self.SEGMENT
+        """Cut the vertex range into contiguous segments and keep, per segment, only the rows (shapes,
+        correctives) that move it, plus the neutral as a row whose activation is 1: most vertices are moved
+        by ~12 of the ~70 rows and a third (skull, neck, back of the head) by none, so decode does several
+        times fewer multiply-adds than one dense matmul, and each product is written by BLAS straight into
+        its columns of the output (no temporaries, no fancy indexing). A still segment is a copy of the
+        neutral. ``moving_rows`` / ``decode_segments`` say where the segments fall.
+
+        ``self.moving`` [K + C, V]: which vertices each row moves. Rows a segment keeps but a vertex of it
+        does not use add exact zeros, so every vertex is the full product to float32 rounding; the last bit
+        may depend on how BLAS blocks a product (its rows, its frames), so it is not bit for bit the dense
+        product (nor was the 32-vertex segmentation before it); a still vertex is the neutral bit for bit."""
+        V = self.neutral.shape[0]
         fields = np.concatenate([self.basis, self.correctives, self.neutral[None]], 0).reshape(-1, 3 * V)
         neutral_row = fields.shape[0] - 1
-        starts = np.arange(0, V, L)
-        touches = np.logical_or.reduceat(fields[:-1] != 0, 3 * starts, axis=1)  # [R, segments]
+        self.moving = moving_rows(fields[:neutral_row])                          # [K + C, V] bool
         self._segments = []
-        for k, start in enumerate(starts.tolist()):
-            c0, c1 = 3 * start, 3 * min(V, start + L)
-            rows = np.append(np.flatnonzero(touches[:, k]), neutral_row)
+        for start, stop in decode_segments(self.moving, self.SEGMENT_OVERHEAD):
+            c0, c1 = 3 * start, 3 * stop
+            rows = np.append(np.flatnonzero(self.moving[:, start:stop].any(1)), neutral_row)
             self._segments.append((rows, c0, c1, fields[rows, c0:c1]))  # fancy indexing: a contiguous copy
 
     def activations(self, curves):
@@ -82,7 +87,8 @@ class Rig:
         saves the page faults of a fresh array each time); the values do not depend on it."""
         act = self.activations(curves)
         T = act.shape[0]
-        act = np.concatenate([act, np.ones((T, 1), np.float32)], 1)
+        # frames along the rows: a segment's rows of it are one contiguous copy, handed to BLAS transposed
+        act_t = np.concatenate([act.T, np.ones((1, T), np.float32)], 0)
         if out is None:
             out = np.empty((T, self.neutral.size), np.float32)
         elif out.shape != (T,) + self.neutral.shape or out.dtype != np.float32 or not out.flags.c_contiguous:
@@ -90,12 +96,13 @@ class Rig:
         else:
             out = out.reshape(T, -1)
         for f0 in range(0, T, self.FRAME_CHUNK):
-            a = act[f0:f0 + self.FRAME_CHUNK]
+            f1 = min(T, f0 + self.FRAME_CHUNK)
+            a_t = act_t[:, f0:f1]
             for rows, c0, c1, matrix in self._segments:
                 if rows.size == 1:  # only the neutral: a still segment
-                    out[f0:f0 + len(a), c0:c1] = matrix[0]
+                    out[f0:f1, c0:c1] = matrix[0]
                 else:  # BLAS writes straight into the strided slice of the output
-                    np.matmul(a[:, rows], matrix, out=out[f0:f0 + len(a), c0:c1])
+                    np.matmul(a_t[rows].T, matrix, out=out[f0:f1, c0:c1])
         return out.reshape(T, -1, 3)
 
     def save(self, path):
@@ -106,6 +113,43 @@ class Rig:
                  correctives=self.correctives, corrective_pairs=self.corrective_pairs,
                  meta_json=np.array(json.dumps(self.meta)))
         os.replace(tmp, path)
+
+
+def moving_rows(deltas):
+    """[R, V] bool: which vertices each row of ``deltas`` ([R, V, 3] or [R, 3V]) moves (not exactly 0)."""
+    nonzero = np.asarray(deltas).reshape(len(deltas), -1) != 0
+    return nonzero[:, 0::3] | nonzero[:, 1::3] | nonzero[:, 2::3]  # ~10x faster than .any(axis=2)
+
+
+def decode_segments(moving, overhead):
+    """Contiguous vertex ranges [(start, stop)] covering all V columns of ``moving`` [R, V] (bool), for
+    ``Rig.decode``: first the runs of vertices moved by the same set of rows, then, left to right, each run
+    joins the segment before it when that costs fewer multiply-adds per frame, counting ``overhead`` for
+    every product of its own: (rows + 1) x vertices (+1: the neutral). A still run (no rows) stays apart
+    from moving neighbours unless it is short."""
+    R, V = moving.shape
+    change = np.flatnonzero((moving[:, 1:] != moving[:, :-1]).any(0)) + 1
+    starts = np.concatenate([[0], change]).tolist()
+    stops = starts[1:] + [V]
+    words = -(-R // 64)                                  # each run's rows as a Python int, a bit a row
+    packed = np.zeros((len(starts), 8 * words), np.uint8)
+    packed[:, :-(-R // 8)] = np.packbits(moving[:, starts].T, axis=1)
+    masks = [0] * len(starts)
+    for word in packed.view(">u8").T.tolist():
+        masks = [(m << 64) | x for m, x in zip(masks, word)]
+    segments = []
+    for start, stop, mask in zip(starts, stops, masks):
+        width = stop - start
+        if segments:
+            s0, _, m0 = segments[-1]
+            w0, union = start - s0, m0 | mask
+            joined = (union.bit_count() + 1) * (w0 + width)
+            apart = (m0.bit_count() + 1) * w0 + (mask.bit_count() + 1) * width + overhead
+            if joined <= apart:
+                segments[-1] = (s0, stop, union)
+                continue
+        segments.append((start, stop, mask))
+    return [(s0, s1) for s0, s1, _ in segments]
 
 
 def load_rig(path):

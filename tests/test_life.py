@@ -147,3 +147,21 @@ def test_the_cache_hook_bakes_every_frame_of_a_long_take_in_place(load_head, tmp
     np.testing.assert_allclose(cache, reference, atol=1e-6 * np.ptp(v))
     np.testing.assert_array_equal(cache[:, head.neck_loop], decoded[:, head.neck_loop])
     assert np.abs(cache - decoded).max() > 0.05 * np.ptp(v)
+
+
+@pytest.mark.parametrize("vertices", [1, 2, 7, 10])
+def test_bake_pairs_vertices_for_any_vertex_count(vertices):
+    """HeadRotationBake turns two vertices per row of its product: odd and even counts (and one vertex) agree
+    with the float64 formula, and a vertex of weight 0 keeps its position bit for bit."""
+    from inference.head_rig import HeadRig
+    rng = np.random.default_rng(vertices)
+    weights = rng.uniform(0, 1, vertices).astype(np.float32)
+    weights[0] = 0.0
+    axes = np.linalg.qr(rng.normal(size=(3, 3)))[0]
+    head = HeadRig(weights, rng.normal(size=3), axes, 1.0, np.array([0]))
+    positions = rng.normal(size=(HeadRotationBake.CHUNK + 5, vertices, 3)).astype(np.float32)
+    ypr = rng.uniform(-30, 30, (len(positions), 3))
+    baked = HeadRotationBake(head).bake(positions, ypr)
+    np.testing.assert_allclose(baked, apply_head_rotation(positions, ypr, weights, head.pivot, axes), atol=1e-5)
+    np.testing.assert_array_equal(baked[:, 0], positions[:, 0])
+    assert vertices == 1 or np.abs(baked[:, 1:] - positions[:, 1:]).max() > 0.01
