@@ -32,6 +32,7 @@ from inference.rig import build_rig  # noqa: E402
 
 PICK = {"P": ("mouthClose", "mouthPress_L", "mouthPress_R"), "UW": ("mouthFunnel", "mouthPucker"),
         "AA": ("jawOpen",)}
+BILABIAL = ("P", "B", "M")      # the closure frame: /p/, or /b/ or /m/ where a shard has no /p/
 MOUTH_BOX = ((-45.0, 45.0), (-105.0, -30.0))      # canonical mm: the mouth and chin
 CELL_PX = 360
 
@@ -39,11 +40,14 @@ CELL_PX = 360
 def pick(phones, teacher, fps=50):
     """{phone: (frame, (start, end, label))} where the teacher's gesture for that phone peaks."""
     out = {}
+    stressed = any(lab[-1:] in "012" for _, _, lab in phones)   # ARPAbet with stress (English shards)
     for label, names in PICK.items():
         cols = [RIG_NAMES.index(n) for n in names]
         best = None
         for s, e, lab in phones:
-            if lab.rstrip("012") != label or (label != "P" and lab[-1:] not in "12"):
+            base = lab.rstrip("012")
+            if (base not in BILABIAL if label == "P" else base != label) or (
+                    stressed and label != "P" and lab[-1:] not in "12"):
                 continue
             for f in range(max(0, int(np.floor(s * fps)) - 1), min(len(teacher), int(np.ceil(e * fps)) + 2)):
                 score = float(teacher[f, cols].sum())
