@@ -268,3 +268,23 @@ def test_corpus_folders_take_a_sampling_weight_and_never_train_on_dev_speakers(t
         [f"real:train{i}" for i in range(4)]
     share = sum(w for w, it in zip(corpus.weights, corpus.items) if it["voice"].startswith("real"))
     assert share == pytest.approx(0.75)
+
+
+def test_effect_p_overrides_reach_the_augmentation_chain_and_bad_ones_say_what_to_write(capsys):
+    """--effect-p noise=1 makes every augmented crop noisy (the chain's own info says so); --effect-p noise=2
+    and --effect-p hum=0.5 stop argparse with a message naming the form and the effects."""
+    from models.training.dataset import Augmenter
+    args, _ = T.parse_args(["--corpus", "c", "--out", "o", "--effect-p", "noise=1", "--augment-p", "0.8"])
+    assert dict(args.effect_p) == {"noise": 1.0} and args.augment_p == 0.8
+    aug = Augmenter("voices", dict(args.effect_p))
+    calls = []
+    fn = aug.fn
+    aug.fn = lambda x, **kw: calls.append(fn(x, **kw)[1]) or fn(x, **kw)
+    x = np.random.default_rng(0).normal(0, 0.1, 16000).astype(np.float32)
+    for seed in range(6):
+        aug(x, np.random.default_rng(seed))
+    assert len(calls) == 6 and all("noise_snr" in info for info in calls)
+    for bad in ("noise=2", "hum=0.5", "noise"):
+        with pytest.raises(SystemExit):
+            T.parse_args(["--corpus", "c", "--out", "o", "--effect-p", bad])
+        assert "EFFECT=P" in capsys.readouterr().err

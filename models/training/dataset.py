@@ -160,8 +160,9 @@ def split_root(spec):
 class Augmenter:
     """Adapter over models/training/augment.py (whatever its entry point), plus random gain."""
 
-    def __init__(self, profile=None):
+    def __init__(self, profile=None, overrides=None):
         self.fn, self.profile = None, profile
+        self.overrides = dict(overrides or {})   # augment.PROFILES probabilities to replace, e.g. {"noise": 0.8}
         try:
             from . import augment as mod
         except Exception as exc:
@@ -184,7 +185,7 @@ class Augmenter:
             if "sr" in self.params:
                 kwargs["sr"] = 16000
             if "p" in self.params:  # the phase-vocoder effects dominate the cost on one core
-                kwargs["p"] = {"pitch": 0.06, "formant": 0.06}
+                kwargs["p"] = {"pitch": 0.06, "formant": 0.06, **self.overrides}
             if self.profile and "profile" in self.params:  # augment.PROFILES: "classic" | "voices"
                 kwargs["profile"] = self.profile
             try:

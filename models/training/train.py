@@ -211,6 +211,19 @@ def style_codes(enc, corpus, rng, per_item=2, frames=150):
     return np.array(rows)
 
 
+def effect_probability(text):
+    """``EFFECT=P`` (an effect of augment.PROFILES, P in [0, 1]) -> (effect, P); argparse's type."""
+    from .augment import CLASSIC_P
+    name, _, value = text.partition("=")
+    try:
+        p = float(value)
+    except ValueError:
+        p = -1.0
+    if name not in CLASSIC_P or not 0.0 <= p <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text!r}: use EFFECT=P with P in [0, 1] and EFFECT one of {', '.join(CLASSIC_P)}")
+    return name, p
+
+
 def parse_args(argv=None):
     """-> (arguments, LossWeights): the weights from the --*-weight flags, every other weight at its default."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -233,6 +246,10 @@ def parse_args(argv=None):
     ap.add_argument("--augment-profile", default="voices", choices=("classic", "voices"),
                     help="augment.PROFILES: 'classic' is the chain of models <= 3.1, 'voices' adds WORLD "
                          "voices, rooms, codecs and bandwidth")
+    ap.add_argument("--augment-p", type=float, default=0.6,
+                    help="share of crops drawn through the augmentation chain (the rest are clean)")
+    ap.add_argument("--effect-p", action="append", default=[], metavar="EFFECT=P", type=effect_probability,
+                    help="override one effect's probability in the profile, e.g. noise=0.8 (repeatable)")
     ap.add_argument("--tempo", type=float, default=0.05,
                     help="share of crops from a re-timed (0.8-1.25x) copy of their utterance (0: none)")
     args = ap.parse_args(argv)
@@ -291,7 +308,7 @@ def train_step(trainer, batch, context, lr):
 
 def run(args, trainer, corpus, rng, save):
     """Steps until the time budget is spent: checkpoints, validation lines and corpus refreshes on the way."""
-    augment = Augmenter(args.augment_profile)
+    augment = Augmenter(args.augment_profile, dict(args.effect_p))
     budget = args.minutes * 60.0
     val_batch = corpus.sample(np.random.default_rng(12345), min(32, 4 * len(corpus.val) or 1), args.frames,
                               args.context, items=corpus.val or corpus.items[:8])
@@ -305,7 +322,8 @@ def run(args, trainer, corpus, rng, save):
             break
         warm = min(1.0, (trainer.step + 1) / 150)
         lr = args.lr * warm * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * min(frac, 1.0))))
-        batch = corpus.sample(rng, args.batch, args.frames, args.context, augment=augment, p_tempo=args.tempo)
+        batch = corpus.sample(rng, args.batch, args.frames, args.context, augment=augment, p_tempo=args.tempo,
+                              p_augment=args.augment_p)
         hist.append(train_step(trainer, batch, args.context, lr))
         if trainer.step % 50 == 0:
             mean = {k: np.mean([h[k] for h in hist]) for k in hist[0]}
