@@ -71,13 +71,24 @@ def read_metadata(path):
     return props
 
 
+def trained_languages(props):
+    """Sorted ISO codes of the ``languages`` entry ({code: hours}) of a model's metadata; [] when it has none
+    (models up to 3.1 were trained on English speech only and do not say so) or it is unreadable."""
+    try:
+        hours = json.loads(props["languages"])
+        return sorted(str(code) for code in hours) if isinstance(hours, dict) else []
+    except (KeyError, ValueError, TypeError):
+        return []
+
+
 def style_layout(path):
-    """(list of StyleAxis, latent_dim) from a Parley model file; ([], 0) plus a reason when unreadable."""
+    """(list of StyleAxis, latent_dim, languages, problem) from a Parley model file, in one read of its metadata;
+    ([], 0, [], reason) when unreadable. ``languages``: ``trained_languages``."""
     try:
         props = read_metadata(os.fspath(path))
         axes = [StyleAxis.from_dict(d) for d in json.loads(props["style_axes"])]
-        return axes, int(props.get("latent_dim", 0)), ""
+        return axes, int(props.get("latent_dim", 0)), trained_languages(props), ""
     except FileNotFoundError:
-        return [], 0, f"motion model not found: {path}"
+        return [], 0, [], f"motion model not found: {path}"
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        return [], 0, f"cannot read the motion model {path} ({exc})"
+        return [], 0, [], f"cannot read the motion model {path} ({exc})"

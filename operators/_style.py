@@ -17,9 +17,16 @@ def layout(refresh=False):
     if refresh or not _LAYOUT:
         prefs = _runtime.preferences()
         path = bpy.path.abspath((prefs.model_path if prefs else "") or _runtime.default_model_path())
-        axes, latent, problem = _modelmeta.style_layout(path)
-        _LAYOUT.update(axes=axes, latent=latent, problem=problem)
+        axes, latent, languages, problem = _modelmeta.style_layout(path)
+        _LAYOUT.update(axes=axes, latent=latent, languages=languages, problem=problem)
     return _LAYOUT["axes"], _LAYOUT["latent"], _LAYOUT["problem"]
+
+
+def trained_languages():
+    """Sorted ISO codes the current model says it was trained on ([] when it does not say), from the same cached
+    read of its metadata as the axes."""
+    layout()
+    return list(_LAYOUT["languages"])
 
 
 def forget():

@@ -88,6 +88,26 @@ class PARLEY_PT_speech(_Sub, bpy.types.Panel):
                 every = "strips_all" if hasattr(seq, "strips_all") else "sequences_all"
                 layout.prop_search(settings, "sound_strip", seq, every, text="", icon="SOUND")
                 layout.label(text="the take starts where the strip starts")
+        _axes, _latent, problem = _style.layout()
+        if not problem:  # an unreadable model is reported by the main panel
+            col = layout.column(align=True)
+            for i, text in enumerate(language_lines(_style.trained_languages())):
+                col.label(text=text, icon="WORLD" if i == 0 else "BLANK1")
+
+
+LANGUAGE_NAMES = {"en": "English"}
+SHOWN_CODES = 8  # ISO codes that fit a sidebar line
+
+
+def language_lines(codes):
+    """Two short sidebar lines on the languages a model learned (``codes``: its metadata's, [] when it does not
+    say: models up to 3.1 learned English speech only). There is no language setting: the model hears audio."""
+    codes = list(codes) or ["en"]
+    if len(codes) == 1:
+        name = LANGUAGE_NAMES.get(codes[0], codes[0])
+        return [f"Language: trained on {name} speech;", "other languages work roughly (model card)"]
+    shown = " ".join(codes[:SHOWN_CODES]) + (" …" if len(codes) > SHOWN_CODES else "")
+    return ["Any language: no setting needed", f"trained on {len(codes)}: {shown}"]
 
 
 class PARLEY_PT_style(_Sub, bpy.types.Panel):

@@ -2,9 +2,11 @@
 
 Shards (DESIGN.md): one ``.npz`` per utterance with ``audio`` float32 16 kHz, ``curves`` [T,K] at
 ``fps`` in ``names`` order, ``style`` [S] in ``style_names`` order, ``phones`` (start, end, label),
-``voice``. Voices in ``models.training.corpus.HELD_OUT_VOICES``, the multilingual held-out voices
-(``models.training.languages``, every voice of its evaluation-only ``UNSEEN_LANGUAGES`` too) and the real-speech dev speakers (``models.training.realspeech_en.HELD_OUT_VOICES``,
-and any shard marked ``split = "dev"``) are never loaded for training.
+``voice``, optionally ``lang`` (ISO code; shards without one are English). Voices in
+``models.training.corpus.HELD_OUT_VOICES``, the multilingual held-out voices (``models.training.languages``,
+every voice of its evaluation-only ``UNSEEN_LANGUAGES`` too) and the real-speech dev speakers
+(``models.training.realspeech_en.HELD_OUT_VOICES``, and any shard marked ``split = "dev"``) are never loaded for
+training (``shard_role``).
 
 Everything is held in memory (a few hours of 16 kHz audio is well under 2 GB). Curves are brought
 to 50 fps and ``RIG_NAMES`` order, styles to ``STYLE_NAMES`` order; a per-frame mask marks the
@@ -15,6 +17,7 @@ import inspect
 import logging
 import os
 import re
+import zipfile
 
 import numpy as np
 
@@ -107,12 +110,18 @@ def phone_frames(phones, n):
     return out
 
 
+def resampled_length(frames, fps_in, fps_out=FPS):
+    """How many frames ``to_fps`` makes of ``frames`` frames at ``fps_in``."""
+    if abs(fps_in - fps_out) < 1e-9:
+        return int(frames)
+    return int(np.ceil(frames / fps_in * fps_out - 1e-6))
+
+
 def to_fps(curves, fps_in, fps_out=FPS):
     """Linear resampling of [T,K] curves sampled at k / fps_in onto k / fps_out."""
     if abs(fps_in - fps_out) < 1e-9:
         return curves.astype(np.float32)
-    duration = curves.shape[0] / fps_in
-    n = int(np.ceil(duration * fps_out - 1e-6))
+    n = resampled_length(curves.shape[0], fps_in, fps_out)
     t_out = np.arange(n) / fps_out
     t_in = np.arange(curves.shape[0]) / fps_in
     return np.stack([np.interp(t_out, t_in, curves[:, k]) for k in range(curves.shape[1])], 1).astype(np.float32)
@@ -139,10 +148,88 @@ def load_shard(path):
         phones = parse_phones(data["phones"] if "phones" in data else None)
         voice = str(data["voice"]) if "voice" in data else "unknown"
         split = str(data["split"]) if "split" in data else "train"
+        lang = shard_lang(data["lang"] if "lang" in data else None)
     n = min(full.shape[0], audio.size // SAMPLES_PER_FRAME + 1)
     return dict(audio=audio, curves=np.clip(full[:n], 0.0, 1.0), style=style, bilabial=bilabial_mask(phones, n),
                 labiodental=bilabial_mask(phones, n, LABIODENTAL), rounded=bilabial_mask(phones, n, ROUNDED),
-                phone=phone_frames(phones, n), vowel=vowel_frames(phones, n), voice=voice, split=split, path=path)
+                phone=phone_frames(phones, n), vowel=vowel_frames(phones, n), voice=voice, split=split, lang=lang,
+                path=path)
+
+
+def shard_lang(value):
+    """A shard's ``lang`` field -> ISO code; shards without one (the English TTS corpus) are "en"."""
+    code = "" if value is None else str(value).strip()
+    return code or "en"
+
+
+def shard_role(path, voice, split, frames, exclude, val_fraction):
+    """The shard's part: "train", "val" or None (never loaded: held-out voices, real-speech dev speakers,
+    clips under 20 frames). A stable share ``val_fraction`` of the utterances (by file name) monitors over-fitting."""
+    if voice.split("~")[0] in exclude or split == "dev" or frames < 20:
+        return None
+    h = sum(map(ord, os.path.basename(path))) * 2654435761 % 1000
+    return "val" if h < val_fraction * 1000 else "train"
+
+
+def _npy_shape(archive, name):
+    """Shape of member ``name`` of an open .npz, from its .npy header alone."""
+    with archive.open(name + ".npy") as f:
+        version = np.lib.format.read_magic(f)
+        read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        return read(f)[0]
+
+
+def shard_summary(path):
+    """What decides whether and how long a shard trains, without reading its audio or curves (their .npy headers
+    give the lengths): dict(lang, voice, split, sr, samples, frames) with ``frames`` as ``load_shard`` counts them."""
+    with zipfile.ZipFile(path) as archive:
+        members = {m[:-4] for m in archive.namelist() if m.endswith(".npy")}
+
+        def small(name, default):
+            if name not in members:
+                return default
+            with archive.open(name + ".npy") as f:
+                return np.lib.format.read_array(f, allow_pickle=True)
+
+        samples = int(np.prod(_npy_shape(archive, "audio")))
+        curve_frames = int(_npy_shape(archive, "curves")[0])
+        fps = float(small("fps", None))
+        out = dict(lang=shard_lang(small("lang", None)), voice=str(small("voice", "unknown")),
+                   split=str(small("split", "train")), sr=int(small("sr", 16000)), samples=samples)
+    out["frames"] = min(resampled_length(curve_frames, fps), samples // SAMPLES_PER_FRAME + 1)
+    return out
+
+
+def language_hours(samples):
+    """{code: samples at 16 kHz} -> {code: hours}, codes sorted."""
+    return {code: samples[code] / 16000 / 3600 for code in sorted(samples)}
+
+
+def _shard_paths(root):
+    return sorted(glob.glob(os.path.join(root, "**", "*.npz"), recursive=True))
+
+
+def corpus_languages(roots, exclude=None, val_fraction=0.03):
+    """{code: hours} of the audio ``Corpus(roots, exclude, val_fraction)`` trains on, read from shard headers
+    (``shard_summary``), so it is cheap even for a large corpus. Raises FileNotFoundError for a missing folder."""
+    exclude = held_out_voices() if exclude is None else frozenset(exclude)
+    samples, seen = {}, set()
+    for root, _weight in (split_root(r) for r in ([roots] if isinstance(roots, (str, os.PathLike)) else roots)):
+        if not os.path.isdir(root):
+            raise FileNotFoundError(f"corpus folder {root} not found")
+        for path in _shard_paths(root):
+            if path in seen:
+                continue
+            seen.add(path)
+            try:
+                info = shard_summary(path)
+            except Exception as exc:  # a broken shard: Corpus skips it too
+                log.debug("skip %s: %s", path, exc)
+                continue
+            if info["sr"] == 16000 and shard_role(path, info["voice"], info["split"], info["frames"], exclude,
+                                                  val_fraction) == "train":
+                samples[info["lang"]] = samples.get(info["lang"], 0) + info["samples"]
+    return language_hours(samples)
 
 
 def split_root(spec):
@@ -216,7 +303,7 @@ class Corpus:
     def refresh(self):
         added = 0
         for root, weight in self.roots:
-            for path in sorted(glob.glob(os.path.join(root, "**", "*.npz"), recursive=True)):
+            for path in _shard_paths(root):
                 if path in self.seen:
                     continue
                 self.seen.add(path)
@@ -226,12 +313,12 @@ class Corpus:
                     log.warning("skip %s: %s", path, exc)
                     self.seen.discard(path)
                     continue
-                if item["voice"].split("~")[0] in self.exclude or item["split"] == "dev" or item["curves"].shape[0] < 20:
+                role = shard_role(path, item["voice"], item["split"], item["curves"].shape[0], self.exclude,
+                                  self.val_fraction)
+                if role is None:
                     continue  # held-out voices and real-speech dev speakers are never trained on
                 item["weight"] = weight
-                # a stable ~3% of utterances (by file name) monitor over-fitting
-                h = sum(map(ord, os.path.basename(path))) * 2654435761 % 1000
-                (self.val if h < self.val_fraction * 1000 else self.items).append(item)
+                (self.val if role == "val" else self.items).append(item)
                 added += 1
         self.weights = np.array([it["curves"].shape[0] * it["weight"] for it in self.items], np.float64)
         self.weights /= max(self.weights.sum(), 1.0)
@@ -239,6 +326,14 @@ class Corpus:
 
     def hours(self):
         return sum(it["audio"].size for it in self.items) / 16000 / 3600
+
+    def languages(self):
+        """{code: hours} of the training items (those ``hours()`` counts); ``corpus_languages`` reads the same
+        from shard headers."""
+        samples = {}
+        for it in self.items:
+            samples[it["lang"]] = samples.get(it["lang"], 0) + it["audio"].size
+        return language_hours(samples)
 
     def voices(self):
         return sorted({it["voice"] for it in self.items})

@@ -7,9 +7,14 @@ at 50 fps, T = ceil((1 + N // 160) / 2), Tn >= ceil(T / noise_step)) and, next t
 ``parley_style.onnx`` (curves [1,T,51] at 50 fps -> style [1,S], the Mimic encoder). Opset 17,
 dynamic time axes, EMA weights. Both graphs are checked against torch (max |diff| <= 1e-4) before
 the files are moved into place.
+
+The ``languages`` entry ({ISO code: hours of training speech}) comes from the checkpoint's summary; for
+checkpoints trained before it was recorded, from the shard headers of the summary's corpus folders
+(``dataset.corpus_languages``), and it is left out, with one warning, when those folders are gone.
 """
 import argparse
 import json
+import logging
 import os
 import sys
 
@@ -19,6 +24,7 @@ import torch
 
 from inference.arkit import RIG_NAMES
 
+from .dataset import corpus_languages
 from .features import HOP, N_FFT, N_MELS, SAMPLE_RATE
 from .network import (FPS, LOWER_NAMES, SAMPLES_PER_FRAME, UPPER_NAMES, MotionNet, NetConfig, StyleEncoder,
                       StyleEncoderExport, n_frames, n_noise_steps)
@@ -26,6 +32,7 @@ from .style_axes import STYLE_AXES
 
 OPSET = 17
 TOLERANCE = 1e-4
+log = logging.getLogger("parley.export")
 
 
 def _export(module, args, path, input_names, output_names, dynamic_axes):
@@ -45,13 +52,38 @@ def _set_meta(path, meta):
     onnx.save(model, path)
 
 
-def build_metadata(cfg, prior, version, summary=None, style_file="parley_style.onnx", runtime_blinks=True):
+def trained_languages(summary):
+    """{code: hours rounded to 0.01} the checkpoint was trained on, or None (after one warning) when unknown.
+
+    Summaries written since ``train`` records ``languages`` carry it; older ones name their ``corpus`` folders
+    (``FOLDER[:WEIGHT]``, relative to the working directory) and ``held_out`` voices, and the shards are scanned."""
+    summary = summary or {}
+    hours = summary.get("languages")
+    if hours is None:
+        roots = summary.get("corpus")
+        if not roots:
+            log.warning("the checkpoint's summary names no corpus: exporting without 'languages'")
+            return None
+        try:
+            hours = corpus_languages(roots, summary.get("held_out"))
+        except (OSError, RuntimeError) as exc:
+            log.warning("cannot tell which languages the checkpoint learned (%s): exporting without 'languages'", exc)
+            return None
+        if not hours:
+            log.warning("no training shards in %s: exporting without 'languages'", roots)
+            return None
+    return {str(code): round(float(h), 2) for code, h in sorted(hours.items())}
+
+
+def build_metadata(cfg, prior, version, summary=None, style_file="parley_style.onnx", runtime_blinks=True,
+                   languages=None):
+    """The motion graph's metadata_props; ``languages`` ({code: hours}) is written only when known."""
     rf = cfg.receptive_frames()
     named = [a.to_dict() for a in STYLE_AXES]
     latent = [dict(name=f"latent_{i}", lo=-3.0, hi=3.0, default=0.0,
                    doc="free style dimension learned from the teacher's motion (prior: N(0,1)-like)")
               for i in range(cfg.latent_dim)]
-    return {
+    meta = {
         "parley_format": "1",
         "version": version,
         "sample_rate": str(SAMPLE_RATE),
@@ -85,6 +117,9 @@ def build_metadata(cfg, prior, version, summary=None, style_file="parley_style.o
         "training": summary or {},
         "license": "see MODEL_CARD.md",
     }
+    if languages:
+        meta["languages"] = dict(languages)
+    return meta
 
 
 def export(ckpt_path, out, version, style_out=None, check=True, runtime_blinks=True):
@@ -112,7 +147,9 @@ def export(ckpt_path, out, version, style_out=None, check=True, runtime_blinks=T
                 {"audio": {1: "samples"}, "noise": {1: "noise_steps"}, "curves": {1: "frames"}})
         _export(enc_export, (torch.zeros(1, 200, len(RIG_NAMES)),), tmp_style, ["curves"], ["style"],
                 {"curves": {1: "frames"}})
-    meta = build_metadata(cfg, prior, version, ckpt.get("summary"), os.path.basename(style_out), runtime_blinks)
+    summary = ckpt.get("summary")
+    meta = build_metadata(cfg, prior, version, summary, os.path.basename(style_out), runtime_blinks,
+                          trained_languages(summary))
     _set_meta(tmp, meta)
     _set_meta(tmp_style, {"parley_format": "1", "version": version, "fps": str(FPS), "curve_names": list(RIG_NAMES),
                           "style_dim": str(cfg.style_dim), "doc": "Mimic: reference ARKit curves at 50 fps -> style"})

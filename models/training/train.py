@@ -267,8 +267,9 @@ def start(args, weights):
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
     corpus = Corpus(args.corpus, exclude=args.held_out)
-    log.info("corpus: %d train / %d val utterances, %.2f h, %d voices (held out: %s)", len(corpus.items),
-             len(corpus.val), corpus.hours(), len(corpus.voices()), sorted(corpus.exclude))
+    log.info("corpus: %d train / %d val utterances, %.2f h, %d voices, %d languages (held out: %s)",
+             len(corpus.items), len(corpus.val), corpus.hours(), len(corpus.voices()), len(corpus.languages()),
+             sorted(corpus.exclude))
     if not corpus.items:
         raise SystemExit("no training shards found")
     trainer = Trainer(NetConfig(), args.lr, weights)
@@ -362,8 +363,9 @@ def main(argv=None):
     prior = fit_gmm(codes, k=5)
     val = validate(trainer, val_batch, args.context)
     summary = dict(steps=trainer.step, minutes=trainer.elapsed / 60, train_hours=corpus.hours(),
-                   voices=corpus.voices(), held_out=sorted(corpus.exclude), val=val, prior_components=len(prior["weights"]),
-                   corpus=args.corpus, batch=args.batch, frames=args.frames, lr=args.lr)
+                   languages=corpus.languages(), voices=corpus.voices(), held_out=sorted(corpus.exclude), val=val,
+                   prior_components=len(prior["weights"]), corpus=args.corpus, batch=args.batch, frames=args.frames,
+                   lr=args.lr)
     save(os.path.join(args.out, "final.pt"), dict(prior=prior, summary=summary))
     with open(os.path.join(args.out, "summary.json"), "w") as f:
         json.dump(summary, f, indent=1)

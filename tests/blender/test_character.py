@@ -349,3 +349,46 @@ def test_rpm_avatar_head_motion_keys_its_head_bone(addon):
     head_keys = [fc for fc in action_fcurves(bone_action) if "rotation" in fc.data_path]
     values = np.array([[fc.evaluate(f) for fc in head_keys] for f in range(1, 120)])
     assert np.ptp(values, axis=0).max() > 1e-3, "the head bone really moves"
+
+
+def _speech_labels(sidebar):
+    lines = []
+    sidebar.PARLEY_PT_speech.draw(type("Panel", (), {"layout": _Layout(lines)})(), bpy.context)
+    return [line[1] for line in lines if line[0] == "label"]
+
+
+def test_speech_panel_says_which_languages_the_model_learned(addon, tmp_path):
+    """The model's ``languages`` metadata (export.trained_languages) decides the line under the audio inputs;
+    a model without it (<= 3.1) learned English only; an unreadable model draws no language line and no error."""
+    onnx = pytest.importorskip("onnx")
+    sidebar = importlib.import_module(addon + ".panels.sidebar")
+    shipped = importlib.import_module(addon + ".operators._runtime").default_model_path()
+    prefs = bpy.context.preferences.addons[addon].preferences
+
+    def model_with(languages, name):
+        model = onnx.load(shipped)
+        kept = [(p.key, p.value) for p in model.metadata_props if p.key != "languages"]
+        del model.metadata_props[:]
+        for key, value in kept + ([("languages", json.dumps(languages))] if languages is not None else []):
+            entry = model.metadata_props.add()
+            entry.key, entry.value = key, value
+        onnx.save(model, str(tmp_path / name))
+        return str(tmp_path / name)
+
+    many = {c: 0.25 for c in ("sv", "cs", "de", "el", "en", "es", "fi", "fr", "hu", "it")}
+    (tmp_path / "garbage.onnx").write_bytes(b"\x08\x07" + bytes(range(256)) * 8)
+    try:
+        prefs.model_path = model_with(None, "english.onnx")
+        english = ["Language: trained on English speech;", "other languages work roughly (model card)"]
+        assert _speech_labels(sidebar)[-2:] == english
+        prefs.model_path = model_with(many, "many.onnx")
+        assert _speech_labels(sidebar)[-2:] == ["Any language: no setting needed",
+                                               "trained on 10: cs de el en es fi fr hu …"]
+        prefs.model_path = model_with({"en": 3.5}, "en.onnx")
+        assert _speech_labels(sidebar)[-2:] == english
+        prefs.model_path = str(tmp_path / "garbage.onnx")
+        labels = _speech_labels(sidebar)
+        assert not any("anguage" in label for label in labels)
+    finally:
+        prefs.model_path = ""
+    assert sidebar.language_lines(["cs", "de"]) == ["Any language: no setting needed", "trained on 2: cs de"]
