@@ -84,7 +84,8 @@ def export_with(checkpoint, folder, summary):
 
 
 def test_export_writes_the_summarys_languages_rounded(checkpoint, tmp_path):
-    got = export_with(checkpoint, tmp_path, {"languages": {"en": 4.03712, "cs": 0.5049, "de": 1.0}})
+    """Rounded to 0.01 h; a language with a few seconds of speech (ml, 10 s) rounds to 0 and is not listed."""
+    got = export_with(checkpoint, tmp_path, {"languages": {"en": 4.03712, "cs": 0.5049, "de": 1.0, "ml": 10 / 3600}})
     assert got == {"cs": 0.5, "de": 1.0, "en": 4.04}
 
 

@@ -53,7 +53,8 @@ def _set_meta(path, meta):
 
 
 def trained_languages(summary):
-    """{code: hours rounded to 0.01} the checkpoint was trained on, or None (after one warning) when unknown.
+    """{code: hours rounded to 0.01} the checkpoint was trained on (languages rounding to 0 h left out), or None
+    (after one warning) when unknown.
 
     Summaries written since ``train`` records ``languages`` carry it; older ones name their ``corpus`` folders
     (``FOLDER[:WEIGHT]``, relative to the working directory) and ``held_out`` voices, and the shards are scanned."""
@@ -72,7 +73,8 @@ def trained_languages(summary):
         if not hours:
             log.warning("no training shards in %s: exporting without 'languages'", roots)
             return None
-    return {str(code): round(float(h), 2) for code, h in sorted(hours.items())}
+    # a language with under 18 s of training speech (Malayalam's few Tux Paint clips) was heard, not learned
+    return {str(code): round(float(h), 2) for code, h in sorted(hours.items()) if round(float(h), 2) > 0}
 
 
 def build_metadata(cfg, prior, version, summary=None, style_file="parley_style.onnx", runtime_blinks=True,
