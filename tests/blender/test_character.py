@@ -247,9 +247,10 @@ def test_viseme_only_character_says_p_with_pp(addon):
         if label != "P":
             continue
         frame = 1 + round((start + end) / 2 * fps)
-        values = {n: max(curves[n].evaluate(f) for f in (frame - 1, frame, frame + 1)) for n in VISEMES}
-        top = max(values, key=values.get)
-        wins += top == "viseme_PP"
+        # what a viewer sees: one viseme on top at each frame; a /p/ counts when PP tops a frame of its window
+        # (comparing each viseme's peak over the window would pit PP's closure against the next vowel's opening)
+        tops = {max(VISEMES, key=lambda n: curves[n].evaluate(f)) for f in (frame - 1, frame, frame + 1)}
+        wins += "viseme_PP" in tops
         total += 1
     assert total >= 6 and wins >= total - 2, f"/p/ mapped to PP on {wins} of {total}"
     frames = [int(x) for x in curves["viseme_sil"].range()]
