@@ -73,8 +73,9 @@ def trained_languages(summary):
         if not hours:
             log.warning("no training shards in %s: exporting without 'languages'", roots)
             return None
+    rounded = {str(code): round(float(h), 2) for code, h in sorted(hours.items())}
     # a language with under 18 s of training speech (Malayalam's few Tux Paint clips) was heard, not learned
-    return {str(code): round(float(h), 2) for code, h in sorted(hours.items()) if round(float(h), 2) > 0}
+    return {code: h for code, h in rounded.items() if h > 0}
 
 
 def build_metadata(cfg, prior, version, summary=None, style_file="parley_style.onnx", runtime_blinks=True,
