@@ -13,6 +13,7 @@ from .rig_geometry import rotation, smoothstep
 
 JAW_PIVOT = np.array([0.0, -40.0, -90.0])  # canonical mm: near the jaw joint, below/behind the ear canal
 JAW_GAP_MM = 33.0                          # jawOpen=1 opens the lip midline by this much
+LIP_MARGIN_MM = 5.0                        # mouthClose_jawOpen holds a vertex only if it is this much nearer one lip
 LID_CLEARANCE_MM = 0.4                     # lids pass this far outside the cornea
 
 
@@ -167,8 +168,10 @@ class ShapeBuilder:
         r, p = self.r, self.r.p
         # the lips away from the corners; the corners stretch freely between the sealed lips
         central = lambda idx: idx[np.abs(r.lip_coordinate(idx)) < 0.65]
-        up = central(r.upper_lip[r.d_upper[r.upper_lip] < 28.0])
-        lo = central(r.lower_lip[r.d_lower[r.lower_lip] < 28.0])
+        # only skin clearly on one lip: a vertex nearly as close to the other lip (near the corners)
+        # is left free, so which lip it joins never flips with a small change of the head's shape
+        up = central(r.upper_lip[(r.d_upper[r.upper_lip] < 28.0) & (r.d_lower[r.upper_lip] - r.d_upper[r.upper_lip] > LIP_MARGIN_MM)])
+        lo = central(r.lower_lip[(r.d_lower[r.lower_lip] < 28.0) & (r.d_upper[r.lower_lip] - r.d_lower[r.lower_lip] > LIP_MARGIN_MM)])
         loop = central(r.loop)
         lips = np.r_[up, lo, loop]
         shift = 0.45 * self.jaw_open_total[r.lower_mid]

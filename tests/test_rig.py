@@ -11,6 +11,7 @@ bound 3.5 for every shape and corrective at weight 1 (the jaw's 30 mm swing fade
 corners, hidden from view, which jawOpen can turn over.
 """
 import sys
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +36,7 @@ def native(load_head):
 def case(request, native):
     head, variant = request.param
     (v, f), nrig = native[head]
-    rng = np.random.default_rng(abs(hash((head, variant))) % 2 ** 32)
+    rng = np.random.default_rng(zlib.crc32(f"{head}-{variant}".encode()))  # the same head every run
     if variant == "native":
         T = (np.eye(3), 1.0, np.zeros(3))
     elif variant == "zup_cm":
@@ -295,3 +296,19 @@ def test_bad_inputs(load_head):
     with pytest.raises(RigError) as e:
         build_rig(v * [-1, 1, 1], f)
     assert "mirror" in _one_line(e)
+
+
+@pytest.mark.parametrize("head", HEADS)
+def test_the_seal_corrective_is_smooth_on_many_head_shapes(load_head, head):
+    """mouthClose_jawOpen holds the lips by handle vertices; which vertices qualify must not flip with a
+    few millimetres of head shape (it did: 2 % of deformed template heads strained 3.5-3.9, seeds 52 and
+    362 among them)."""
+    v0, f = load_head(head)
+    e = np.unique(np.sort(np.r_[f[:, [0, 1]], f[:, [1, 2]], f[:, [2, 0]]], 1), axis=0)
+    for seed in (52, 68, 108, 279, 362, *range(6)):
+        rig = build_rig(smooth_deform(v0, np.random.default_rng(seed), amplitude=0.004), f)
+        unit = rig.meta["units_per_mm"]
+        length = np.maximum(np.linalg.norm(rig.neutral[e[:, 0]] - rig.neutral[e[:, 1]], axis=1), 2 * unit)
+        field = rig.correctives[rig.corrective_names.index("mouthClose_jawOpen")]
+        strain = np.linalg.norm(field[e[:, 0]] - field[e[:, 1]], axis=1) / length
+        assert strain.max() < 3.5, seed
