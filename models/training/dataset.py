@@ -23,16 +23,21 @@ import numpy as np
 
 from inference.arkit import RIG_NAMES
 
-from .network import FPS, SAMPLES_PER_FRAME
+from .network import FPS, LOWER_NAMES, SAMPLES_PER_FRAME
 from .metrics import vowel_class
 from .phonemes import PHONE_INDEX, UnknownPhonemeError, parse_label
 from .style_axes import STYLE_AXES, STYLE_NAMES
+from .teacher import LEAD_PER_UNIT
 
 log = logging.getLogger("parley.dataset")
 BILABIAL = ("P", "B", "M")
 LABIODENTAL = ("F", "V")
 ROUNDED = ("W", "UW", "OW")
 FRAME_LABELS = ("bilabial", "labiodental", "rounded", "phone", "vowel")  # per-frame fields of an item and a batch
+LIP_LABELS = ("bilabial", "labiodental", "rounded", "vowel")  # the ones that mark the lips' events (not the audio's)
+TIMING = STYLE_NAMES.index("timing")
+LOWER_IDX = np.array([RIG_NAMES.index(n) for n in LOWER_NAMES])
+FRAMES_PER_TIMING_UNIT = LEAD_PER_UNIT * FPS  # the teacher's lower-face lead per unit of the timing axis, in frames
 
 
 def held_out_voices():
@@ -244,6 +249,29 @@ def split_root(spec):
     return str(spec), 1.0
 
 
+def timing_shift(item, f0, f1, rng, curves, lip_labels, style):
+    """Move one crop along the timing axis in place, as the teacher would have drawn it.
+
+    The teacher's ``timing`` style is a pure shift of the lower face (``teacher.LEAD_PER_UNIT`` per unit,
+    1 unit = 2 frames at 50 fps), so a crop labelled at timing t is, exactly, the crop at t + k / 2 with
+    its lower-face curves and lip-event labels read k frames later (k > 0 leads). k is a whole number of
+    frames (no interpolation blurs the closures), drawn from -2..2 without 0 while t + k / 2 stays on the
+    axis. The audio and the phone classes stay where they are. Frames past the utterance's ends repeat
+    its first or last frame (silence)."""
+    t = float(style[TIMING])
+    ks = [k for k in (-2, -1, 1, 2) if abs(t + k / FRAMES_PER_TIMING_UNIT) <= 1.0 + 1e-6]
+    if not ks:
+        return
+    k = int(rng.choice(ks))
+    n = item["curves"].shape[0]
+    src = np.clip(np.arange(f0, f1) + k, 0, n - 1)
+    curves[:f1 - f0, LOWER_IDX] = item["curves"][src][:, LOWER_IDX]
+    for name, row in lip_labels.items():
+        if name in item:
+            row[:f1 - f0] = item[name][src]
+    style[TIMING] = t + k / FRAMES_PER_TIMING_UNIT
+
+
 class Augmenter:
     """Adapter over models/training/augment.py (whatever its entry point), plus random gain."""
 
@@ -362,9 +390,10 @@ class Corpus:
         return self.retimed[key]
 
     def sample(self, rng, batch, frames, context, augment=None, style_frames=150, items=None,
-               p_augment=0.6, refresh=0.12, p_tempo=0.0):
+               p_augment=0.6, refresh=0.12, p_tempo=0.0, p_timing=0.0):
         """A batch dict of numpy arrays; see train.py for how each is used. With ``augment``, a
-        share ``p_tempo`` of the crops come from a re-timed copy of their utterance."""
+        share ``p_tempo`` of the crops come from a re-timed copy of their utterance, and a share
+        ``p_timing`` has its lower face moved along the timing axis (``timing_shift``)."""
         items = self.items if items is None else items
         weights = self.weights if items is self.items else None
         total = frames + 2 * context
@@ -388,6 +417,9 @@ class Corpus:
             for k, arr in labels.items():
                 if k in it:
                     arr[b, :f1 - f0] = it[k][f0:f1]
+            style[b] = it["style"]
+            if augment is not None and p_timing > 0 and rng.random() < p_timing:
+                timing_shift(it, f0, f1, rng, curves[b], {k: labels[k][b] for k in LIP_LABELS}, style[b])
             a0 = (f0 - context) * SAMPLES_PER_FRAME
             a1 = a0 + total * SAMPLES_PER_FRAME
             wave, scale = it["audio"], 1.0
@@ -398,7 +430,6 @@ class Corpus:
                     scale = 10.0 ** (rng.uniform(-15.0, 5.0) / 20.0)
             src = wave[max(0, a0):max(0, min(wave.size, a1))]
             audio[b, max(0, -a0):max(0, -a0) + src.size] = np.clip(src * scale, -1.0, 1.0)
-            style[b] = it["style"]
             g0 = int(rng.integers(0, max(1, n - style_frames + 1)))
             ref[b] = it["curves"][(g0 + np.arange(style_frames)) % n]  # short clips loop
         return dict(audio=audio, curves=curves, mask=mask, style=style, ref=ref, **labels)

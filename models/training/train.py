@@ -252,6 +252,9 @@ def parse_args(argv=None):
                     help="override one effect's probability in the profile, e.g. noise=0.8 (repeatable)")
     ap.add_argument("--tempo", type=float, default=0.05,
                     help="share of crops from a re-timed (0.8-1.25x) copy of their utterance (0: none)")
+    ap.add_argument("--timing-shift", type=float, default=0.0, metavar="P",
+                    help="share of crops whose lower face is moved 1-2 frames along the timing axis, as the teacher "
+                         "draws it (dataset.timing_shift)")
     args = ap.parse_args(argv)
     weights = LossWeights(**{name: getattr(args, f"{name}_weight") for _, name, _, _ in weight_flags()})
     return args, weights
@@ -324,6 +327,7 @@ def run(args, trainer, corpus, rng, save):
         warm = min(1.0, (trainer.step + 1) / 150)
         lr = args.lr * warm * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * min(frac, 1.0))))
         batch = corpus.sample(rng, args.batch, args.frames, args.context, augment=augment, p_tempo=args.tempo,
+                              p_timing=args.timing_shift,
                               p_augment=args.augment_p)
         hist.append(train_step(trainer, batch, args.context, lr))
         if trainer.step % 50 == 0:
