@@ -155,6 +155,7 @@ def retime_item(item, tempo, sr=SR, analysis=None):
         if key in out:
             out[key] = out[key][:n]
     out["tempo"] = tempo
+    out["delay"] = int(round(item.get("delay", 0) / tempo))  # dataset.Corpus: a label delay in samples
     return out
 
 

@@ -23,7 +23,7 @@ import numpy as np
 
 from inference.arkit import RIG_NAMES
 
-from .network import FPS, LOWER_NAMES, SAMPLES_PER_FRAME
+from .network import FPS, LOWER_NAMES, SAMPLE_RATE, SAMPLES_PER_FRAME
 from .metrics import vowel_class
 from .phonemes import PHONE_INDEX, UnknownPhonemeError, parse_label
 from .style_axes import STYLE_AXES, STYLE_NAMES
@@ -319,8 +319,14 @@ class Augmenter:
 class Corpus:
     """All usable shards of a corpus folder, refreshed when new shards appear."""
 
-    def __init__(self, roots, exclude=None, val_fraction=0.03):
+    def __init__(self, roots, exclude=None, val_fraction=0.03, delays=None):
         self.roots = [split_root(r) for r in ([roots] if isinstance(roots, (str, os.PathLike)) else roots)]
+        # {folder: seconds its labels run late against the audio}: each crop reads its audio that much earlier
+        # (label_delay.py measures it; force-aligned real speech, not exact TTS timings)
+        self.delays = {os.path.normpath(k): float(v) for k, v in (delays or {}).items()}
+        unknown = set(self.delays) - {os.path.normpath(r) for r, _ in self.roots}
+        if unknown:
+            raise ValueError(f"--label-delay names {sorted(unknown)}, which is not a --corpus folder")
         self.exclude = held_out_voices() if exclude is None else frozenset(exclude)
         self.val_fraction = val_fraction
         self.items, self.val, self.seen = [], [], set()
@@ -343,6 +349,7 @@ class Corpus:
                     continue
                 role = shard_role(path, item["voice"], item["split"], item["curves"].shape[0], self.exclude,
                                   self.val_fraction)
+                item["delay"] = int(round(self.delays.get(os.path.normpath(root), 0.0) * SAMPLE_RATE))
                 if role is None:
                     continue  # held-out voices and real-speech dev speakers are never trained on
                 item["weight"] = weight
@@ -420,7 +427,7 @@ class Corpus:
             style[b] = it["style"]
             if augment is not None and p_timing > 0 and rng.random() < p_timing:
                 timing_shift(it, f0, f1, rng, curves[b], {k: labels[k][b] for k in LIP_LABELS}, style[b])
-            a0 = (f0 - context) * SAMPLES_PER_FRAME
+            a0 = (f0 - context) * SAMPLES_PER_FRAME - it.get("delay", 0)
             a1 = a0 + total * SAMPLES_PER_FRAME
             wave, scale = it["audio"], 1.0
             if augment is not None:

@@ -224,6 +224,18 @@ def effect_probability(text):
     return name, p
 
 
+def label_delay(text):
+    """``FOLDER=MS`` (MS may be negative, at most 100 ms either way) -> (folder, seconds); argparse's type."""
+    folder, _, value = text.rpartition("=")
+    try:
+        ms = float(value)
+    except ValueError:
+        ms = float("nan")
+    if not folder or not abs(ms) <= 100.0:
+        raise argparse.ArgumentTypeError(f"{text!r}: use FOLDER=MS, e.g. ../corpus/real_en=11 (|MS| <= 100)")
+    return folder, ms / 1000.0
+
+
 def parse_args(argv=None):
     """-> (arguments, LossWeights): the weights from the --*-weight flags, every other weight at its default."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -252,6 +264,9 @@ def parse_args(argv=None):
                     help="override one effect's probability in the profile, e.g. noise=0.8 (repeatable)")
     ap.add_argument("--tempo", type=float, default=0.05,
                     help="share of crops from a re-timed (0.8-1.25x) copy of their utterance (0: none)")
+    ap.add_argument("--label-delay", action="append", default=[], metavar="FOLDER=MS", type=label_delay,
+                    help="this --corpus folder's labels run MS late against its audio (models.training.label_delay "
+                         "measures it); its crops read their audio that much earlier (repeatable)")
     ap.add_argument("--timing-shift", type=float, default=0.0, metavar="P",
                     help="share of crops whose lower face is moved 1-2 frames along the timing axis, as the teacher "
                          "draws it (dataset.timing_shift)")
@@ -269,7 +284,7 @@ def start(args, weights):
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
-    corpus = Corpus(args.corpus, exclude=args.held_out)
+    corpus = Corpus(args.corpus, exclude=args.held_out, delays=dict(args.label_delay))
     log.info("corpus: %d train / %d val utterances, %.2f h, %d voices, %d languages (held out: %s)",
              len(corpus.items), len(corpus.val), corpus.hours(), len(corpus.voices()), len(corpus.languages()),
              sorted(corpus.exclude))
