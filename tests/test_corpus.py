@@ -181,3 +181,16 @@ def test_plot_utterance_figure(tmp_path):
     out = tmp_path / "fig.png"
     plot(str(tmp_path / "c" / "0000000.npz"), str(out))
     assert out.stat().st_size > 10_000 and out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@needs_espeak
+def test_a_shard_does_not_depend_on_the_parents_c_random_state():
+    """eSpeak NG's breathy voices draw noise from the C library's rand(), inherited by the synthesis fork: any
+    rand() drawn in the parent (by a library thread, say) changed the next shards' audio (the full test run
+    caught it). The fork reseeds it to the C default, so the audio is what a fresh process makes."""
+    import ctypes
+    from models.training import tts
+    first = tts.synthesize("the quick brown fox", "espeak:en-us+f3").audio
+    for _ in range(5):
+        ctypes.CDLL(None).rand()
+    np.testing.assert_array_equal(tts.synthesize("the quick brown fox", "espeak:en-us+f3").audio, first)

@@ -210,6 +210,9 @@ def _in_fork(fn, *args):
     libespeak-ng keeps a sample or two of synthesis state from one utterance to the next and
     cannot be re-initialised in-process, so every utterance runs in a fresh fork of a process
     that only ever initialised it: shards never depend on what was synthesised before them.
+    Its breathy voices (``+f3`` and others) draw their noise from the C library's ``rand()``, whose
+    state a fork inherits: the child reseeds it with 1, the C default, so a shard is the same
+    whatever the parent process (or a library thread in it) drew before.
     """
     import pickle
     r, w = os.pipe()
@@ -218,6 +221,7 @@ def _in_fork(fn, *args):
         os.close(r)
         try:
             try:
+                ctypes.CDLL(None).srand(1)
                 payload = pickle.dumps(("ok", fn(*args)))
             except BaseException as e:             # noqa: BLE001 - shipped to the parent
                 payload = pickle.dumps(("err", e))
