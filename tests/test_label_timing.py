@@ -49,6 +49,7 @@ def test_a_label_delay_reads_the_folders_audio_that_much_earlier(tmp_path):
     """``train --label-delay real=12``: labels late by 12 ms against the audio line up when each crop's audio is
     read 12 ms earlier (a click at 0.5 s lands 192 samples later in the crop); other folders stay as they were;
     a delay for a folder that is not a --corpus, or a malformed one, stops the run with what to write."""
+    pytest.importorskip("torch")  # train.py's arguments; the corpus itself needs no torch
     from models.training import train as T
     from models.training.dataset import Corpus
     from inference.arkit import RIG_NAMES
