@@ -170,8 +170,9 @@ class ShapeBuilder:
         central = lambda idx: idx[np.abs(r.lip_coordinate(idx)) < 0.65]
         # only skin clearly on one lip: a vertex nearly as close to the other lip (near the corners)
         # is left free, so which lip it joins never flips with a small change of the head's shape
-        up = central(r.upper_lip[(r.d_upper[r.upper_lip] < 28.0) & (r.d_lower[r.upper_lip] - r.d_upper[r.upper_lip] > LIP_MARGIN_MM)])
-        lo = central(r.lower_lip[(r.d_lower[r.lower_lip] < 28.0) & (r.d_upper[r.lower_lip] - r.d_lower[r.lower_lip] > LIP_MARGIN_MM)])
+        clear = lambda idx, near, far: idx[(near[idx] < 28.0) & (far[idx] - near[idx] > LIP_MARGIN_MM)]
+        up = central(clear(r.upper_lip, r.d_upper, r.d_lower))
+        lo = central(clear(r.lower_lip, r.d_lower, r.d_upper))
         loop = central(r.loop)
         lips = np.r_[up, lo, loop]
         shift = 0.45 * self.jaw_open_total[r.lower_mid]

@@ -349,9 +349,9 @@ class Corpus:
                     continue
                 role = shard_role(path, item["voice"], item["split"], item["curves"].shape[0], self.exclude,
                                   self.val_fraction)
-                item["delay"] = int(round(self.delays.get(os.path.normpath(root), 0.0) * SAMPLE_RATE))
                 if role is None:
                     continue  # held-out voices and real-speech dev speakers are never trained on
+                item["delay"] = int(round(self.delays.get(os.path.normpath(root), 0.0) * SAMPLE_RATE))
                 item["weight"] = weight
                 (self.val if role == "val" else self.items).append(item)
                 added += 1
