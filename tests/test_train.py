@@ -222,6 +222,35 @@ def test_upper_mean_term_asks_the_prior_noise_take_for_the_teachers_brow_level()
     assert high["upper_mean"] > low["upper_mean"] + 0.5 * 4 * 0.8 / len(trainer.upper_idx)
 
 
+def test_closure_event_term_asks_each_interval_to_shut_once_and_part_whatever_the_frame():
+    """Per /p b m/ interval: zero when the lips meet on any one of its frames and part within 200 ms, however late
+    within the interval; a half-shut mouth over the whole interval and a mouth held shut both pay; intervals the
+    teacher does not shut, and crops without /p b m/, cost nothing; runs never join across crops."""
+    T_ = 60
+    bil = torch.zeros(2, T_)
+    bil[0, 20:24], bil[0, 56:60], bil[1, 0:3] = 1, 1, 1    # the last run of crop 0 ends where crop 1's begins
+    ids, n = LS.run_ids(bil)
+    assert n == 3 and ids.view(2, T_)[0, 57] != ids.view(2, T_)[1, 0] and ids.view(2, T_)[0, 0] == n
+    teacher = torch.full((2, T_), 0.3)
+    teacher[0, 21:23], teacher[0, 57:60], teacher[1, 0:2] = 0.0, 0.0, 0.0
+    assert float(LS.closure_event_term(teacher, teacher, bil, 1.0)) == 0.0
+    late = torch.full((2, T_), 0.3)
+    late[0, 23], late[0, 59], late[1, 2] = 0.0, 0.0, 0.0       # shut on the interval's last frame only
+    assert float(LS.closure_event_term(late, teacher, bil, 1.0)) == 0.0
+    assert float(LS.closure_event_term(late, teacher, bil, 0.0)) == 0.0    # off by default
+    half = torch.full((2, T_), 0.3)
+    half[0, 18:26], half[0, 55:60], half[1, 0:4] = 0.06, 0.06, 0.06        # 0.06: the metric's "not shut"
+    assert abs(float(LS.closure_event_term(half, teacher, bil, 1.0)) - (0.06 - LS.REACH_GAP)) < 1e-6
+    held = torch.zeros(2, T_)                                              # shut, never parts
+    assert abs(float(LS.closure_event_term(held, teacher, bil, 1.0)) - LS.RELEASE_GAP) < 1e-6
+    open_teacher = torch.full((2, T_), 0.3)                                # the teacher keeps the lips apart
+    assert float(LS.closure_event_term(half, open_teacher, bil, 1.0)) == 0.0
+    assert float(LS.closure_event_term(half, teacher, torch.zeros(2, T_), 1.0)) == 0.0
+    g = half.clone().requires_grad_(True)
+    LS.closure_event_term(g, teacher, bil, 1.0).backward()
+    assert g.grad[0, :18].abs().sum() == 0 and g.grad[0, 18:24].sum() > 0  # only the interval's frames move
+
+
 def test_weight_flags_build_one_runs_weights_and_leave_the_next_run_alone():
     """Two runs' arguments parsed in one process: the first run's --closure-weight and --roll-l1-weight reach
     its trainer only; the second gets the defaults again (train.py once wrote flags into module constants)."""
@@ -233,7 +262,7 @@ def test_weight_flags_build_one_runs_weights_and_leave_the_next_run_alone():
     assert second == LS.LossWeights() and second.closure == 12.0 and second.roll_l1 == 1.0
     assert [f for f, _, _, _ in LS.weight_flags()] == [
         "--closure-weight", "--gesture-weight", "--asym-weight", "--gap-weight", "--brow-weight",
-        "--upper-mean-weight", "--tuck-hinge-weight", "--roll-l1-weight", "--opening-weight"]
+        "--upper-mean-weight", "--tuck-hinge-weight", "--roll-l1-weight", "--opening-weight", "--event-weight"]
     torch.manual_seed(0)
     cfg = NetConfig(channels=16, dilations=(1, 3), upper_channels=8, style_hidden=8)
     batch = _batch(np.random.default_rng(7))

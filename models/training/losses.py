@@ -10,6 +10,8 @@ import torch
 
 from inference.arkit import RIG_NAMES
 
+from .metrics import OPEN_GAP
+
 
 def _flag(default, help_):
     """A weight the command line can set: --NAME-weight (NAME with dashes)."""
@@ -28,6 +30,7 @@ class LossWeights:
     tuck_hinge: float = _flag(0.5, "hinge on mouthRollLower where the teacher tucks the lower lip in /f v/")
     roll_l1: float = _flag(1.0, "L1 on mouthRollLower on every frame (the tuck hinge's counterweight)")
     opening: float = _flag(0.0, "per-crop mean lip gap on close, mid and open vowels against the teacher's")
+    event: float = _flag(0.0, "per /p b m/ interval: the lips shut at some frame of it and part within 200 ms")
     lip: float = 2.0            # per-curve weight of mouth*, jaw*, eyeBlink* in the L1, cross-entropy and velocity
     bce: float = 1.0
     jitter: float = 0.1
@@ -48,6 +51,9 @@ def weight_flags():
 FREE_BITS_STYLE = 0.25  # nats per latent dimension that cost nothing (keeps the posteriors in use)
 FREE_BITS_NOISE = 0.1   # nats per noise dimension and step
 CLOSED_GAP = 0.02    # teacher lip gap (metrics.lip_gap units) below which a /p b m/ frame counts as shut
+REACH_GAP = 0.02     # per /p b m/ interval the smallest predicted gap is pushed below this (the metric: 0.05)
+RELEASE_GAP = 0.15   # ... and the largest within EVENT_FRAMES up to the teacher's, at most this (the metric: 0.10)
+EVENT_FRAMES = 10    # metrics.EVENT_WINDOW (200 ms) at 50 fps
 TUCK_TEACHER = 0.30  # teacher mouthRollLower at or above which an /f v/ frame counts as tucked (metrics.TUCK_MIN)
 TUCK_HINGE = 0.35    # the prediction is pushed up to here there: a margin over the metric's threshold
 CLOSURE_CURVES = ("mouthClose", "mouthPress_L", "mouthPress_R", "mouthRollLower", "mouthRollUpper", "jawOpen",
@@ -168,6 +174,45 @@ def opening_term(gap_p, gap_t, vowel, mask, weight, min_frames=3):
         total = total + ((mean_p - mean_t).abs() * has).sum()
         count = count + has.sum()
     return total / count.clamp(min=1.0) * weight
+
+
+def run_ids(mask):
+    """[B,T] 0/1 -> (ids [B*T], n): each run of set frames within a crop numbered 0..n-1, unset frames n."""
+    m = mask > 0.5
+    start = m.clone()
+    start[:, 1:] &= ~m[:, :-1]
+    n = int(start.sum())
+    ids = torch.cumsum(start.flatten().long(), 0) - 1
+    return torch.where(m.flatten(), ids, torch.full_like(ids, n)), n
+
+
+def per_run(x, ids, n, reduce):
+    """x [B,T] reduced ("amin", "amax") over each run of :func:`run_ids` -> [n]."""
+    out = torch.zeros(n + 1, dtype=x.dtype).scatter_reduce(0, ids, x.flatten(), reduce, include_self=False)
+    return out[:n]
+
+
+def closure_event_term(gap_p, gap_t, bilabial, weight, window=EVENT_FRAMES):
+    """Per /p b m/ interval (a run of ``bilabial`` frames) that the teacher shuts: the smallest predicted lip gap
+    in it above REACH_GAP, and the largest within ``window`` frames of it below the teacher's (capped at
+    RELEASE_GAP) where the teacher parts the lips (metrics.OPEN_GAP); mean over those intervals.
+
+    This is ``metrics.bilabial_closure`` made a loss. The per-frame terms ask the lips to be shut on the frames
+    the labels say; where a real voice's alignment is uncertain by a frame or two, the network meets them
+    halfway, with a half-shut mouth over the whole interval. An interval's minimum does not care on which frame
+    the lips meet, only that they do, and the release keeps the answer from being a mouth held shut."""
+    if not weight:
+        return torch.zeros(())
+    ids, n = run_ids(bilabial)
+    if not n:
+        return torch.zeros(())
+    peak = lambda g: torch.nn.functional.max_pool1d(g.unsqueeze(1), 2 * window + 1, 1, window).squeeze(1)
+    shut = (per_run(gap_t, ids, n, "amin") <= CLOSED_GAP).float()
+    reach = torch.relu(per_run(gap_p, ids, n, "amin") - REACH_GAP)
+    rel_t = per_run(peak(gap_t), ids, n, "amax")
+    release = torch.relu(rel_t.clamp(max=RELEASE_GAP) - per_run(peak(gap_p), ids, n, "amax"))
+    release = release * (rel_t >= OPEN_GAP).float()
+    return ((reach + release) * shut).sum() / shut.sum().clamp(min=1.0) * weight
 
 
 def tuck_hinge_term(roll_p, roll_t, labiodental, weight):

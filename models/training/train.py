@@ -37,7 +37,7 @@ from .style_axes import STYLE_AXES
 
 log = logging.getLogger("parley.train")
 TERMS = ("l1", "bce", "vel", "closure", "gap", "gap_l1", "tuck_hinge", "roll_l1", "brow", "upper_mean", "jitter",
-         "phone", "asym", "style", "opening")  # summed in this order (with the two KL terms last)
+         "phone", "asym", "style", "opening", "event")  # summed in this order (with the two KL terms last)
 
 
 class Trainer:
@@ -142,6 +142,7 @@ class Trainer:
         t["asym"] = LS.asym_term(pred, target, self.left_idx, self.right_idx, m, w.asym)
         vowel = torch.from_numpy(batch["vowel"]) if "vowel" in batch else torch.zeros_like(mask, dtype=torch.long)
         t["opening"] = LS.opening_term(gap_p, gap_t, vowel, mask, w.opening)
+        t["event"] = LS.closure_event_term(gap_p, gap_t, bil, w.event)
         terms = {k: t[k] for k in TERMS}
         lip_l1 = (err[:, :, self.lower_idx] * m).sum() / (m.sum() * len(LOWER_NAMES))  # reported, not a loss
         total = sum(terms.values()) + kl_s + kl_n
