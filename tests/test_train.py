@@ -251,22 +251,6 @@ def test_closure_event_term_asks_each_interval_to_shut_once_and_part_whatever_th
     assert g.grad[0, :18].abs().sum() == 0 and g.grad[0, 18:24].sum() > 0  # only the interval's frames move
 
 
-def test_gesture_event_term_asks_each_interval_for_the_teachers_peak_once():
-    """Per /f v/ or /w uw ow/ interval the teacher makes: zero when the predicted peak reaches the teacher's (capped)
-    on any frame; a gesture never started pays the teacher's peak; intervals the teacher does not make cost nothing."""
-    T_ = 40
-    span = torch.zeros(1, T_)
-    span[0, 10:16], span[0, 25:30] = 1, 1
-    teacher = torch.zeros(1, T_)
-    teacher[0, 12:14] = 0.6                        # the first interval is made (>= 0.4), the second not
-    teacher[0, 27] = 0.2
-    late = torch.zeros(1, T_)
-    late[0, 15] = 0.55                             # on the interval's last frame, at the cap
-    assert float(LS.gesture_event_term(late, teacher, span, 1.0, 0.4, 0.55)) == 0.0
-    assert abs(float(LS.gesture_event_term(torch.zeros(1, T_), teacher, span, 1.0, 0.4, 0.55)) - 0.55) < 1e-6
-    assert float(LS.gesture_event_term(torch.zeros(1, T_), teacher, span, 0.0, 0.4, 0.55)) == 0.0
-
-
 def test_weight_flags_build_one_runs_weights_and_leave_the_next_run_alone():
     """Two runs' arguments parsed in one process: the first run's --closure-weight and --roll-l1-weight reach
     its trainer only; the second gets the defaults again (train.py once wrote flags into module constants)."""
@@ -278,8 +262,7 @@ def test_weight_flags_build_one_runs_weights_and_leave_the_next_run_alone():
     assert second == LS.LossWeights() and second.closure == 12.0 and second.roll_l1 == 1.0
     assert [f for f, _, _, _ in LS.weight_flags()] == [
         "--closure-weight", "--gesture-weight", "--asym-weight", "--gap-weight", "--brow-weight",
-        "--upper-mean-weight", "--tuck-hinge-weight", "--roll-l1-weight", "--opening-weight", "--event-weight",
-        "--gesture-event-weight"]
+        "--upper-mean-weight", "--tuck-hinge-weight", "--roll-l1-weight", "--opening-weight", "--event-weight"]
     torch.manual_seed(0)
     cfg = NetConfig(channels=16, dilations=(1, 3), upper_channels=8, style_hidden=8)
     batch = _batch(np.random.default_rng(7))

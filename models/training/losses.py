@@ -10,7 +10,7 @@ import torch
 
 from inference.arkit import RIG_NAMES
 
-from .metrics import OPEN_GAP, ROUND_MIN, TUCK_MIN
+from .metrics import OPEN_GAP
 
 
 def _flag(default, help_):
@@ -31,7 +31,6 @@ class LossWeights:
     roll_l1: float = _flag(1.0, "L1 on mouthRollLower on every frame (the tuck hinge's counterweight)")
     opening: float = _flag(0.0, "per-crop mean lip gap on close, mid and open vowels against the teacher's")
     event: float = _flag(0.0, "per /p b m/ interval: the lips shut at some frame of it and part within 200 ms")
-    gesture_event: float = _flag(0.0, "per /f v/ and /w uw ow/ interval: the tuck and the rounding reach the teacher's")
     lip: float = 2.0            # per-curve weight of mouth*, jaw*, eyeBlink* in the L1, cross-entropy and velocity
     bce: float = 1.0
     jitter: float = 0.1
@@ -54,8 +53,6 @@ FREE_BITS_NOISE = 0.1   # nats per noise dimension and step
 CLOSED_GAP = 0.02    # teacher lip gap (metrics.lip_gap units) below which a /p b m/ frame counts as shut
 REACH_GAP = 0.02     # per /p b m/ interval the smallest predicted gap is pushed below this (the metric: 0.05)
 RELEASE_GAP = 0.15   # ... and the largest within EVENT_FRAMES up to the teacher's, at most this (the metric: 0.10)
-ROUND_REACH = 0.55   # the rounding and tuck event terms push a peak up to the teacher's, at most these
-TUCK_REACH = 0.45
 EVENT_FRAMES = 10    # metrics.EVENT_WINDOW (200 ms) at 50 fps
 TUCK_TEACHER = 0.30  # teacher mouthRollLower at or above which an /f v/ frame counts as tucked (metrics.TUCK_MIN)
 TUCK_HINGE = 0.35    # the prediction is pushed up to here there: a margin over the metric's threshold
@@ -216,24 +213,6 @@ def closure_event_term(gap_p, gap_t, bilabial, weight, window=EVENT_FRAMES):
     release = torch.relu(rel_t.clamp(max=RELEASE_GAP) - per_run(peak(gap_p), ids, n, "amax"))
     release = release * (rel_t >= OPEN_GAP).float()
     return ((reach + release) * shut).sum() / shut.sum().clamp(min=1.0) * weight
-
-
-def gesture_event_term(signal_p, signal_t, intervals, weight, least, most):
-    """Per interval (a run of ``intervals`` frames) where the teacher's ``signal`` peaks at ``least`` or more: the
-    predicted peak in the interval below the teacher's (capped at ``most``); mean over those intervals.
-
-    The closure event term's reach for the other two lip gestures: the tuck (mouthRollLower in /f v/) and the
-    rounding (mouthPucker + mouthFunnel in /w uw ow/), whose rates count an interval when the gesture peaks
-    anywhere in it."""
-    if not weight:
-        return torch.zeros(())
-    ids, n = run_ids(intervals)
-    if not n:
-        return torch.zeros(())
-    peak_t = per_run(signal_t, ids, n, "amax")
-    made = (peak_t >= least).float()
-    short = torch.relu(peak_t.clamp(max=most) - per_run(signal_p, ids, n, "amax"))
-    return (short * made).sum() / made.sum().clamp(min=1.0) * weight
 
 
 def tuck_hinge_term(roll_p, roll_t, labiodental, weight):

@@ -37,7 +37,7 @@ from .style_axes import STYLE_AXES
 
 log = logging.getLogger("parley.train")
 TERMS = ("l1", "bce", "vel", "closure", "gap", "gap_l1", "tuck_hinge", "roll_l1", "brow", "upper_mean", "jitter",
-         "phone", "asym", "style", "opening", "event", "gesture_event")  # summed in this order (with the two KL terms last)
+         "phone", "asym", "style", "opening", "event")  # summed in this order (with the two KL terms last)
 
 
 class Trainer:
@@ -143,11 +143,6 @@ class Trainer:
         vowel = torch.from_numpy(batch["vowel"]) if "vowel" in batch else torch.zeros_like(mask, dtype=torch.long)
         t["opening"] = LS.opening_term(gap_p, gap_t, vowel, mask, w.opening)
         t["event"] = LS.closure_event_term(gap_p, gap_t, bil, w.event)
-        rnd_p, rnd_t = (x[:, :, self.name_idx["mouthPucker"]] + x[:, :, self.name_idx["mouthFunnel"]] for x in (pred, target))
-        t["gesture_event"] = (
-            LS.gesture_event_term(roll_p, roll_t, labiodental, w.gesture_event, LS.TUCK_MIN, LS.TUCK_REACH)
-            + LS.gesture_event_term(rnd_p, rnd_t, torch.from_numpy(batch["rounded"]) * mask, w.gesture_event,
-                                    LS.ROUND_MIN, LS.ROUND_REACH))
         terms = {k: t[k] for k in TERMS}
         lip_l1 = (err[:, :, self.lower_idx] * m).sum() / (m.sum() * len(LOWER_NAMES))  # reported, not a loss
         total = sum(terms.values()) + kl_s + kl_n
