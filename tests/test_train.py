@@ -159,7 +159,10 @@ def test_lip_gap_term_matches_the_metric_and_only_touches_shut_bilabial_frames()
     assert open_pbm["gap"] == 0.0
     batch["curves"][:, 30:36, RIG_NAMES.index("jawOpen")] = 0.0  # now shut: the untrained net's gap is penalised
     _, shut = trainer.losses(batch, CONTEXT, sample=False)
-    assert shut["gap"] > 0.01
+    assert shut["gap"] > 0.01 and shut["event"] == 0.0              # the event term is off by default
+    trainer.weights = replace(trainer.weights, event=1.0)
+    _, events = trainer.losses(batch, CONTEXT, sample=False)
+    assert events["event"] > 0.01 and events["gap"] == shut["gap"]
 
 
 def test_tuck_hinge_only_touches_frames_where_the_teacher_tucks_and_the_roll_l1_weighs_against_false_tucks():
