@@ -10,7 +10,7 @@ import torch
 
 from inference.arkit import RIG_NAMES
 
-from .metrics import OPEN_GAP
+from .metrics import EVENT_WINDOW, OPEN_GAP
 
 
 def _flag(default, help_):
@@ -53,7 +53,7 @@ FREE_BITS_NOISE = 0.1   # nats per noise dimension and step
 CLOSED_GAP = 0.02    # teacher lip gap (metrics.lip_gap units) below which a /p b m/ frame counts as shut
 REACH_GAP = 0.02     # per /p b m/ interval the smallest predicted gap is pushed below this (the metric: 0.05)
 RELEASE_GAP = 0.15   # ... and the largest within EVENT_FRAMES up to the teacher's, at most this (the metric: 0.10)
-EVENT_FRAMES = 10    # metrics.EVENT_WINDOW (200 ms) at 50 fps
+EVENT_FRAMES = round(EVENT_WINDOW * 50)  # the metric's release window in the network's 50 fps frames
 TUCK_TEACHER = 0.30  # teacher mouthRollLower at or above which an /f v/ frame counts as tucked (metrics.TUCK_MIN)
 TUCK_HINGE = 0.35    # the prediction is pushed up to here there: a margin over the metric's threshold
 CLOSURE_CURVES = ("mouthClose", "mouthPress_L", "mouthPress_R", "mouthRollLower", "mouthRollUpper", "jawOpen",
