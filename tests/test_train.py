@@ -9,7 +9,7 @@ from dataclasses import replace  # noqa: E402
 from inference.arkit import RIG_NAMES  # noqa: E402
 from models.training import losses as LS  # noqa: E402
 from models.training import train as T  # noqa: E402
-from models.training.dataset import phone_frames, vowel_frames  # noqa: E402
+from models.training.dataset import phone_frames, shape_frames, vowel_frames  # noqa: E402
 from models.training.network import NetConfig  # noqa: E402
 from models.training.phonemes import PHONE_INDEX, PHONES  # noqa: E402
 from models.training.style_axes import STYLE_AXES  # noqa: E402
@@ -107,6 +107,34 @@ def test_vowel_frames_mark_the_central_half_of_each_vowel_by_height():
     assert out[19:23].tolist() == [1] * 4 and (out[27:31] == 2).all() and (out[33:] == 0).all()
 
 
+def test_shape_frames_mark_rounded_and_spread_phones_central_halves():
+    phones = [(0.0, 0.1, "sil"), (0.1, 0.26, "UW1"), (0.26, 0.34, "P"), (0.34, 0.5, "IY0"), (0.5, 0.66, "AA1"),
+              (0.66, 0.82, "w")]
+    out = shape_frames(phones, 45)
+    assert out[7:11].tolist() == [1] * 4 and out[19:23].tolist() == [2] * 4     # /uw/ rounded, /iy/ spread
+    assert (out[:7] == 0).all() and (out[11:19] == 0).all() and (out[23:35] == 0).all()   # /p/, /aa/: neither
+    assert out[35:39].tolist() == [1] * 4                                       # /w/ in any case
+
+
+def test_rounding_term_compares_each_width_curve_per_class_and_keeps_the_contrast():
+    T_, K = 20, len(LS.WIDTH_CURVES)
+    shape = torch.zeros(1, T_, dtype=torch.long)
+    shape[0, 3:7], shape[0, 12:16] = 1, 2             # a rounded and a spread vowel
+    mask = torch.ones(1, T_)
+    teacher = torch.zeros(1, T_, K)
+    teacher[0, 1:9, :2], teacher[0, 10:18, 2:] = 0.6, 0.3   # pucker+funnel in /u/, stretch+smile in /i/
+    assert float(LS.rounding_term(teacher, teacher, shape, mask, 1.0)) == 0.0
+    assert float(LS.rounding_term(torch.roll(teacher, 1, dims=1), teacher, shape, mask, 1.0)) == 0.0  # a frame late
+    flat = teacher.clone()
+    flat[0, 3:7], flat[0, 12:16] = teacher[0, 3:16].mean(0), teacher[0, 3:16].mean(0)   # no contrast
+    assert float(LS.rounding_term(flat, teacher, shape, mask, 1.0)) > 0.05
+    weak = 0.5 * teacher                                                        # half the pucker, half the spread
+    expect = 0.5 * (2 * 0.3 / K + 4 * 0.15 / K)
+    assert abs(float(LS.rounding_term(weak, teacher, shape, mask, 1.0)) - expect) < 1e-6
+    assert float(LS.rounding_term(weak, teacher, shape, mask, 0.0)) == 0.0     # off by default
+    assert float(LS.rounding_term(weak, teacher, torch.zeros_like(shape), mask, 1.0)) == 0.0   # no such phones
+
+
 def test_opening_term_compares_per_class_means_not_frames():
     T_ = 30
     vowel = torch.zeros(1, T_, dtype=torch.long)
@@ -163,6 +191,12 @@ def test_lip_gap_term_matches_the_metric_and_only_touches_shut_bilabial_frames()
     trainer.weights = replace(trainer.weights, event=1.0)
     _, events = trainer.losses(batch, CONTEXT, sample=False)
     assert events["event"] > 0.01 and events["gap"] == shut["gap"]
+    assert shut["rounding"] == 0.0                                  # the rounding term is off by default
+    batch["shape"] = np.zeros(batch["mask"].shape, np.int64)
+    batch["shape"][:, 10:16], batch["curves"][:, 10:16, RIG_NAMES.index("mouthPucker")] = 1, 0.9
+    trainer.weights = replace(trainer.weights, rounding=1.0)
+    _, rounds = trainer.losses(batch, CONTEXT, sample=False)
+    assert rounds["rounding"] > 0.01 and rounds["event"] == events["event"]
 
 
 def test_tuck_hinge_only_touches_frames_where_the_teacher_tucks_and_the_roll_l1_weighs_against_false_tucks():
@@ -265,7 +299,8 @@ def test_weight_flags_build_one_runs_weights_and_leave_the_next_run_alone():
     assert second == LS.LossWeights() and second.closure == 12.0 and second.roll_l1 == 1.0
     assert [f for f, _, _, _ in LS.weight_flags()] == [
         "--closure-weight", "--gesture-weight", "--asym-weight", "--gap-weight", "--brow-weight",
-        "--upper-mean-weight", "--tuck-hinge-weight", "--roll-l1-weight", "--opening-weight", "--event-weight"]
+        "--upper-mean-weight", "--tuck-hinge-weight", "--roll-l1-weight", "--opening-weight", "--event-weight",
+        "--rounding-weight"]
     torch.manual_seed(0)
     cfg = NetConfig(channels=16, dilations=(1, 3), upper_channels=8, style_hidden=8)
     batch = _batch(np.random.default_rng(7))

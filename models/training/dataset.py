@@ -24,7 +24,7 @@ import numpy as np
 from inference.arkit import RIG_NAMES
 
 from .network import FPS, LOWER_NAMES, SAMPLE_RATE, SAMPLES_PER_FRAME
-from .metrics import vowel_class
+from .metrics import ROUNDED, SPREAD, vowel_class
 from .phonemes import PHONE_INDEX, UnknownPhonemeError, parse_label
 from .style_axes import STYLE_AXES, STYLE_NAMES
 from .teacher import LEAD_PER_UNIT
@@ -32,9 +32,8 @@ from .teacher import LEAD_PER_UNIT
 log = logging.getLogger("parley.dataset")
 BILABIAL = ("P", "B", "M")
 LABIODENTAL = ("F", "V")
-ROUNDED = ("W", "UW", "OW")
-FRAME_LABELS = ("bilabial", "labiodental", "rounded", "phone", "vowel")  # per-frame fields of an item and a batch
-LIP_LABELS = ("bilabial", "labiodental", "rounded", "vowel")  # the ones that mark the lips' events (not the audio's)
+FRAME_LABELS = ("bilabial", "labiodental", "rounded", "phone", "vowel", "shape")  # per-frame fields of an item and a batch
+LIP_LABELS = ("bilabial", "labiodental", "rounded", "vowel", "shape")  # the ones that mark the lips' events (not the audio's)
 TIMING = STYLE_NAMES.index("timing")
 LOWER_IDX = np.array([RIG_NAMES.index(n) for n in LOWER_NAMES])
 FRAMES_PER_TIMING_UNIT = LEAD_PER_UNIT * FPS  # the teacher's lower-face lead per unit of the timing axis, in frames
@@ -91,16 +90,33 @@ def bilabial_mask(phones, n, labels=BILABIAL):
     return mask
 
 
-def vowel_frames(phones, n):
-    """Per-frame vowel height class (``metrics.vowel_class``: 1 close, 2 mid, 3 open) over the central half of
-    each vowel, 0 elsewhere: the frames the opening loss compares (evaluate_real measures the same half)."""
+def central_classes(phones, n, classify):
+    """Per-frame class ``classify(label)`` (0 for none) over the central half of each phone, 0 elsewhere."""
     out = np.zeros(n, np.int64)
     for start, end, label in phones:
-        k = vowel_class(label)
+        k = classify(label)
         if k:
             q = 0.25 * (end - start)
             out[_span(start + q, end - q, n)] = k
     return out
+
+
+def vowel_frames(phones, n):
+    """Per-frame vowel height class (``metrics.vowel_class``: 1 close, 2 mid, 3 open) over the central half of
+    each vowel, 0 elsewhere: the frames the opening loss compares (evaluate_real measures the same half)."""
+    return central_classes(phones, n, vowel_class)
+
+
+def shape_class(label):
+    """1 for a rounded phone (``metrics.ROUNDED``), 2 for a spread vowel (``metrics.SPREAD``), else 0."""
+    base = _label(label)
+    return 1 if base in ROUNDED else 2 if base in SPREAD else 0
+
+
+def shape_frames(phones, n):
+    """Per-frame lip shape class (:func:`shape_class`) over the central half of each phone: the frames the
+    rounding loss compares (evaluate_real's rounding AUC measures mouth width on the same half)."""
+    return central_classes(phones, n, shape_class)
 
 
 def phone_frames(phones, n):
@@ -157,8 +173,8 @@ def load_shard(path):
     n = min(full.shape[0], audio.size // SAMPLES_PER_FRAME + 1)
     return dict(audio=audio, curves=np.clip(full[:n], 0.0, 1.0), style=style, bilabial=bilabial_mask(phones, n),
                 labiodental=bilabial_mask(phones, n, LABIODENTAL), rounded=bilabial_mask(phones, n, ROUNDED),
-                phone=phone_frames(phones, n), vowel=vowel_frames(phones, n), voice=voice, split=split, lang=lang,
-                path=path)
+                phone=phone_frames(phones, n), vowel=vowel_frames(phones, n), shape=shape_frames(phones, n),
+                voice=voice, split=split, lang=lang, path=path)
 
 
 def shard_lang(value):
@@ -410,6 +426,7 @@ class Corpus:
         labels = {k: np.zeros((batch, frames), np.float32) for k in FRAME_LABELS}
         labels["phone"] = np.full((batch, frames), -1, np.int64)
         labels["vowel"] = np.zeros((batch, frames), np.int64)
+        labels["shape"] = np.zeros((batch, frames), np.int64)
         style = np.zeros((batch, len(STYLE_AXES)), np.float32)
         ref = np.zeros((batch, style_frames, len(RIG_NAMES)), np.float32)
         for b in range(batch):

@@ -71,9 +71,6 @@ MAX_LAG_S = 0.25
 SYSTEMS = ("parley", "teacher", "jaw_flap", "rhubarb")
 LABEL = {"parley": "Parley (audio only)", "teacher": "teacher on aligned phones", "jaw_flap": "jaw flap",
          "rhubarb": "Rhubarb + transcript"}
-ROUNDED = ("UW", "OW", "W")
-SPREAD = ("IY", "IH", "EH", "EY", "AE")
-BILABIALS = ("P", "B", "M")
 # Rhubarb's mouth shapes (its README) drawn with the teacher's targets of the phones it names
 RHUBARB_SHAPES = {
     "A": TARGETS["M"],                       # closed lips (P B M)
@@ -254,11 +251,11 @@ def tokens(opening, width, phones, closed_mm=CLOSED_MM, released_mm=RELEASED_MM)
         k = M.vowel_class(lab)
         if k:
             out["vowels"].append((k, float(opening[fr].mean())))
-        if base in ROUNDED:
+        if base in M.ROUNDED:
             out["rounded"].append(float(width[fr].mean()))
-        elif base in SPREAD:
+        elif base in M.SPREAD:
             out["spread"].append(float(width[fr].mean()))
-        if base in BILABIALS:
+        if base in M.BILABIALS:
             inside = M.interval_frames(s, e, FPS, T)
             around = M.interval_frames(s - win, e + win, FPS, T)
             out["closures"].append((bool(opening[inside].min() <= closed_mm),

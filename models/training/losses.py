@@ -31,6 +31,7 @@ class LossWeights:
     roll_l1: float = _flag(1.0, "L1 on mouthRollLower on every frame (the tuck hinge's counterweight)")
     opening: float = _flag(0.0, "per-crop mean lip gap on close, mid and open vowels against the teacher's")
     event: float = _flag(0.0, "per /p b m/ interval: the lips shut at some frame of it and part within 200 ms")
+    rounding: float = _flag(0.0, "per-crop mean of the lip-width curves on rounded and on spread phones against the teacher's")
     lip: float = 2.0            # per-curve weight of mouth*, jaw*, eyeBlink* in the L1, cross-entropy and velocity
     bce: float = 1.0
     jitter: float = 0.1
@@ -60,6 +61,7 @@ CLOSURE_CURVES = ("mouthClose", "mouthPress_L", "mouthPress_R", "mouthRollLower"
                   "mouthLowerDown_L", "mouthLowerDown_R", "mouthUpperUp_L", "mouthUpperUp_R")
 TUCK_CURVES = ("mouthRollLower", "mouthRollUpper", "mouthUpperUp_L", "mouthUpperUp_R", "jawOpen")
 ROUND_CURVES = ("mouthPucker", "mouthFunnel", "jawOpen")
+WIDTH_CURVES = ("mouthPucker", "mouthFunnel", "mouthStretch_L", "mouthStretch_R", "mouthSmile_L", "mouthSmile_R")
 
 
 def curve_mask(names):
@@ -154,26 +156,43 @@ def gap_l1_term(gap_p, gap_t, mask, weight):
     return masked_mean((gap_p - gap_t).abs(), mask) * weight
 
 
-def opening_term(gap_p, gap_t, vowel, mask, weight, min_frames=3):
-    """Per crop and vowel height class (``metrics.vowel_class``: close, mid, open; ``vowel`` [B,T]), the mean
-    predicted lip gap over the central half of the class's vowels against the teacher's mean there.
+def class_mean_term(x_p, x_t, cls, classes, mask, min_frames=3):
+    """Per crop and class ``k`` in ``classes`` (``cls`` [B,T] holds each frame's class), the mean of the
+    prediction ``x_p`` over the class's frames against the teacher's mean there; ``x`` is [B,T] or [B,T,K]
+    (then the mean over K). Mean over the (crop, class) pairs with at least ``min_frames`` frames.
 
-    The per-frame L1 gives the opening away where the timing is uncertain (a real voice, a loose alignment):
-    under it the network hedges towards a half-open mouth. A mean over a crop's vowels of one class does not
-    care when, within the vowel, the mouth is widest, only how wide it is, and the three classes keep the
-    contrast between /i/, /e/ and /a/."""
-    if not weight:
-        return torch.zeros(())
+    The per-frame L1 gives a contrast away where the timing is uncertain (a real voice, a loose alignment):
+    under it the network hedges towards a middle shape. A mean over a crop's phones of one class does not care
+    when within them the shape peaks, only how far it goes, and comparing the classes keeps the contrast."""
+    if x_p.dim() == 2:
+        x_p, x_t = x_p.unsqueeze(-1), x_t.unsqueeze(-1)
     total, count = torch.zeros(()), torch.zeros(())
-    for k in (1, 2, 3):
-        w = (vowel == k).float() * mask
+    for k in classes:
+        w = (cls == k).float() * mask
         n = w.sum(dim=1)
         has = (n >= min_frames).float()
-        mean_p = (gap_p * w).sum(dim=1) / n.clamp(min=1.0)
-        mean_t = (gap_t * w).sum(dim=1) / n.clamp(min=1.0)
-        total = total + ((mean_p - mean_t).abs() * has).sum()
+        mean_p = (x_p * w.unsqueeze(-1)).sum(dim=1) / n.clamp(min=1.0).unsqueeze(-1)
+        mean_t = (x_t * w.unsqueeze(-1)).sum(dim=1) / n.clamp(min=1.0).unsqueeze(-1)
+        total = total + ((mean_p - mean_t).abs().mean(dim=-1) * has).sum()
         count = count + has.sum()
-    return total / count.clamp(min=1.0) * weight
+    return total / count.clamp(min=1.0)
+
+
+def opening_term(gap_p, gap_t, vowel, mask, weight):
+    """The lip gap's :func:`class_mean_term` over the vowel height classes (``metrics.vowel_class``: close, mid,
+    open; ``vowel`` [B,T] on the central half of each vowel): how wide /i/, /e/ and /a/ open, not when."""
+    if not weight:
+        return torch.zeros(())
+    return class_mean_term(gap_p, gap_t, vowel, (1, 2, 3), mask) * weight
+
+
+def rounding_term(width_p, width_t, shape, mask, weight):
+    """The WIDTH_CURVES' :func:`class_mean_term` over rounded and spread phones (``dataset.shape_frames``: 1
+    /w uw ow/, 2 /iy ih eh ey ae/, central halves): how far the lips pucker in /u/ and spread in /i/, the
+    contrast evaluate_real's rounding AUC measures as mouth width."""
+    if not weight:
+        return torch.zeros(())
+    return class_mean_term(width_p, width_t, shape, (1, 2), mask, min_frames=2) * weight
 
 
 def run_ids(mask):

@@ -55,6 +55,7 @@ BLINK_MIN = 0.5
 BILABIALS = ("P", "B", "M")
 LABIODENTALS = ("F", "V")
 ROUNDED = ("W", "UW", "OW")
+SPREAD = ("IY", "IH", "EH", "EY", "AE")  # the unrounded front vowels rounding is told apart from
 # Phonetic height of the General-American monophthongs (1 = close .. 6 = open); diphthongs are
 # left out because their jaw moves within the interval.
 OPENNESS_RANK = {"IY": 1, "UW": 1, "IH": 2, "UH": 2, "ER": 3, "EH": 4, "AH": 4, "AO": 4,

@@ -37,7 +37,7 @@ from .style_axes import STYLE_AXES
 
 log = logging.getLogger("parley.train")
 TERMS = ("l1", "bce", "vel", "closure", "gap", "gap_l1", "tuck_hinge", "roll_l1", "brow", "upper_mean", "jitter",
-         "phone", "asym", "style", "opening", "event")  # summed in this order (with the two KL terms last)
+         "phone", "asym", "style", "opening", "event", "rounding")  # summed in this order (with the two KL terms last)
 
 
 class Trainer:
@@ -65,6 +65,7 @@ class Trainer:
         self.brow_up = torch.tensor([k for k, n in enumerate(UPPER_NAMES) if n.startswith("brow")])  # in the upper head
         self.brow_idx = self.upper_idx[self.brow_up]  # the same curves in RIG_NAMES order
         self.lower_idx = torch.tensor([RIG_NAMES.index(n) for n in LOWER_NAMES])
+        self.width_idx = torch.tensor([RIG_NAMES.index(n) for n in LS.WIDTH_CURVES])
         self.lo = torch.tensor([a.lo for a in STYLE_AXES])
         self.range = torch.tensor([a.hi - a.lo for a in STYLE_AXES])
         self.step = 0
@@ -143,6 +144,9 @@ class Trainer:
         vowel = torch.from_numpy(batch["vowel"]) if "vowel" in batch else torch.zeros_like(mask, dtype=torch.long)
         t["opening"] = LS.opening_term(gap_p, gap_t, vowel, mask, w.opening)
         t["event"] = LS.closure_event_term(gap_p, gap_t, bil, w.event)
+        shape = torch.from_numpy(batch["shape"]) if "shape" in batch else torch.zeros_like(mask, dtype=torch.long)
+        t["rounding"] = LS.rounding_term(pred[:, :, self.width_idx], target[:, :, self.width_idx], shape, mask,
+                                         w.rounding)
         terms = {k: t[k] for k in TERMS}
         lip_l1 = (err[:, :, self.lower_idx] * m).sum() / (m.sum() * len(LOWER_NAMES))  # reported, not a loss
         total = sum(terms.values()) + kl_s + kl_n
