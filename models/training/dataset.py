@@ -32,8 +32,9 @@ from .teacher import LEAD_PER_UNIT
 log = logging.getLogger("parley.dataset")
 BILABIAL = ("P", "B", "M")
 LABIODENTAL = ("F", "V")
-FRAME_LABELS = ("bilabial", "labiodental", "rounded", "phone", "vowel", "shape")  # per-frame fields of an item and a batch
-LIP_LABELS = ("bilabial", "labiodental", "rounded", "vowel", "shape")  # the ones that mark the lips' events (not the audio's)
+# per-frame fields of an item and a batch; LIP_LABELS are the ones that mark the lips' events (not the audio's)
+FRAME_LABELS = ("bilabial", "labiodental", "rounded", "phone", "vowel", "shape")
+LIP_LABELS = ("bilabial", "labiodental", "rounded", "vowel", "shape")
 TIMING = STYLE_NAMES.index("timing")
 LOWER_IDX = np.array([RIG_NAMES.index(n) for n in LOWER_NAMES])
 FRAMES_PER_TIMING_UNIT = LEAD_PER_UNIT * FPS  # the teacher's lower-face lead per unit of the timing axis, in frames

@@ -31,7 +31,8 @@ class LossWeights:
     roll_l1: float = _flag(1.0, "L1 on mouthRollLower on every frame (the tuck hinge's counterweight)")
     opening: float = _flag(0.0, "per-crop mean lip gap on close, mid and open vowels against the teacher's")
     event: float = _flag(0.0, "per /p b m/ interval: the lips shut at some frame of it and part within 200 ms")
-    rounding: float = _flag(0.0, "per-crop mean of the lip-width curves on rounded and on spread phones against the teacher's")
+    rounding: float = _flag(0.0, "per-crop mean of the lip-width curves on rounded and on spread phones "
+                                 "against the teacher's")
     lip: float = 2.0            # per-curve weight of mouth*, jaw*, eyeBlink* in the L1, cross-entropy and velocity
     bce: float = 1.0
     jitter: float = 0.1
