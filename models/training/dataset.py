@@ -24,14 +24,12 @@ import numpy as np
 from inference.arkit import RIG_NAMES
 
 from .network import FPS, LOWER_NAMES, SAMPLE_RATE, SAMPLES_PER_FRAME
-from .metrics import ROUNDED, SPREAD, vowel_class
+from .metrics import BILABIALS, LABIODENTALS, ROUNDED, SPREAD, vowel_class
 from .phonemes import PHONE_INDEX, UnknownPhonemeError, parse_label
 from .style_axes import STYLE_AXES, STYLE_NAMES
 from .teacher import LEAD_PER_UNIT
 
 log = logging.getLogger("parley.dataset")
-BILABIAL = ("P", "B", "M")
-LABIODENTAL = ("F", "V")
 # per-frame fields of an item and a batch; LIP_LABELS are the ones that mark the lips' events (not the audio's)
 FRAME_LABELS = ("bilabial", "labiodental", "rounded", "phone", "vowel", "shape")
 LIP_LABELS = ("bilabial", "labiodental", "rounded", "vowel", "shape")
@@ -83,7 +81,7 @@ def _span(start, end, n):
     return slice(max(0, a), max(0, min(n, b)))
 
 
-def bilabial_mask(phones, n, labels=BILABIAL):
+def bilabial_mask(phones, n, labels=BILABIALS):
     mask = np.zeros(n, np.float32)
     for start, end, label in phones:
         if _label(label) in labels:
@@ -173,7 +171,7 @@ def load_shard(path):
         lang = shard_lang(data["lang"] if "lang" in data else None)
     n = min(full.shape[0], audio.size // SAMPLES_PER_FRAME + 1)
     return dict(audio=audio, curves=np.clip(full[:n], 0.0, 1.0), style=style, bilabial=bilabial_mask(phones, n),
-                labiodental=bilabial_mask(phones, n, LABIODENTAL), rounded=bilabial_mask(phones, n, ROUNDED),
+                labiodental=bilabial_mask(phones, n, LABIODENTALS), rounded=bilabial_mask(phones, n, ROUNDED),
                 phone=phone_frames(phones, n), vowel=vowel_frames(phones, n), shape=shape_frames(phones, n),
                 voice=voice, split=split, lang=lang, path=path)
 
