@@ -141,12 +141,12 @@ class Trainer:
         kl_s, nats_s = LS.kl_term(f["mu_s"], f["lv_s"], 0, FREE_BITS_STYLE, w.kl_style)
         kl_n, nats_n = LS.kl_term(f["mu_n"], f["lv_n"], (0, 1), FREE_BITS_NOISE, w.kl_noise)
         t["asym"] = LS.asym_term(pred, target, self.left_idx, self.right_idx, m, w.asym)
-        vowel = torch.from_numpy(batch["vowel"]) if "vowel" in batch else torch.zeros_like(mask, dtype=torch.long)
-        t["opening"] = LS.opening_term(gap_p, gap_t, vowel, mask, w.opening)
+        classes = lambda key: (torch.from_numpy(batch[key]) if key in batch  # per-frame class labels (0: none)
+                               else torch.zeros_like(mask, dtype=torch.long))
+        t["opening"] = LS.opening_term(gap_p, gap_t, classes("vowel"), mask, w.opening)
         t["event"] = LS.closure_event_term(gap_p, gap_t, bil, w.event)
-        shape = torch.from_numpy(batch["shape"]) if "shape" in batch else torch.zeros_like(mask, dtype=torch.long)
-        t["rounding"] = LS.rounding_term(pred[:, :, self.width_idx], target[:, :, self.width_idx], shape, mask,
-                                         w.rounding)
+        t["rounding"] = LS.rounding_term(pred[:, :, self.width_idx], target[:, :, self.width_idx], classes("shape"),
+                                         mask, w.rounding)
         terms = {k: t[k] for k in TERMS}
         lip_l1 = (err[:, :, self.lower_idx] * m).sum() / (m.sum() * len(LOWER_NAMES))  # reported, not a loss
         total = sum(terms.values()) + kl_s + kl_n
