@@ -15,6 +15,7 @@ each term is for and the model versions that needed it: models/MODEL_CARD.md, "T
 """
 import argparse
 import copy
+import dataclasses
 import json
 import logging
 import math
@@ -160,9 +161,19 @@ class Trainer:
                     opt=self.opt.state_dict(), step=self.step, elapsed=self.elapsed, **extra)
 
     def load(self, ckpt, weights_only=False):
+        """Weights (and, unless ``weights_only``, optimiser, step and time) from a checkpoint. A checkpoint of a
+        network with fewer trunk blocks loads too: the blocks it lacks keep their identity initialisation."""
         for name in ("net", "enc", "post", "ema_net", "ema_enc", "phone_head"):
             if name in ckpt:  # checkpoints before model 2.0 have no phone head
-                getattr(self, name).load_state_dict(ckpt[name])
+                try:
+                    missing, unexpected = getattr(self, name).load_state_dict(ckpt[name], strict=False)
+                except RuntimeError as e:  # a tensor of another shape
+                    raise SystemExit(f"{name}: the checkpoint does not fit this network: "
+                                     f"{str(e).splitlines()[1].strip()}") from None
+                old = len(NetConfig.from_dict(ckpt["cfg"]).dilations)
+                if unexpected or any(not k.startswith("blocks.") or int(k.split(".")[1]) < old for k in missing):
+                    raise SystemExit(f"{name}: the checkpoint does not fit this network "
+                                     f"(missing {missing[:2]}, unexpected {unexpected[:2]})")
         if not weights_only:
             self.opt.load_state_dict(ckpt["opt"])
             self.step = ckpt["step"]
@@ -257,6 +268,8 @@ def parse_args(argv=None):
     for flag, name, default, help_ in weight_flags():
         ap.add_argument(flag, dest=f"{name}_weight", type=float, default=default, help=help_)
     ap.add_argument("--init", help="warm-start weights from this checkpoint (fresh optimiser and schedule)")
+    ap.add_argument("--grow", type=int, nargs="+", default=[], metavar="DILATION",
+                    help="with --init: append trunk blocks with these dilations, each starting as the identity")
     ap.add_argument("--held-out", action="append", metavar="VOICE",
                     help="voices to keep out of training (default: models.training.corpus.HELD_OUT_VOICES)")
     ap.add_argument("--refresh-every", type=float, default=300.0, help="seconds between scans for new shards")
@@ -276,8 +289,18 @@ def parse_args(argv=None):
                     help="share of crops whose lower face is moved 1-2 frames along the timing axis, as the teacher "
                          "draws it (dataset.timing_shift)")
     args = ap.parse_args(argv)
+    if args.grow and not args.init:
+        ap.error("--grow adds blocks to the network of --init: name the checkpoint to grow")
     weights = LossWeights(**{name: getattr(args, f"{name}_weight") for _, name, _, _ in weight_flags()})
     return args, weights
+
+
+def network_config(saved, grow=()):
+    """The network to train: a checkpoint's config (``saved``, a dict) with ``grow`` more trunk
+    blocks (their dilations) appended. A fresh block is the identity (zero output conv and FiLM), so a grown
+    network starts out computing exactly what the checkpoint did."""
+    cfg = NetConfig.from_dict(saved)
+    return dataclasses.replace(cfg, dilations=cfg.dilations + tuple(grow)) if grow else cfg
 
 
 def start(args, weights):
@@ -295,17 +318,21 @@ def start(args, weights):
              sorted(corpus.exclude))
     if not corpus.items:
         raise SystemExit("no training shards found")
-    trainer = Trainer(NetConfig(), args.lr, weights)
     last = os.path.join(args.out, "last.pt")
-    if os.path.exists(last):
+    if os.path.exists(last):  # resuming: the run's own network, already grown if it was
         ckpt = torch.load(last, weights_only=False)
+        trainer = Trainer(network_config(ckpt["cfg"]), args.lr, weights)
         trainer.load(ckpt)
         rng = ckpt.get("np_rng", rng)
         torch.set_rng_state(ckpt["torch_rng"])
         log.info("resumed %s at step %d, %.1f min", last, trainer.step, trainer.elapsed / 60)
     elif args.init:
-        trainer.load(torch.load(args.init, weights_only=False), weights_only=True)
-        log.info("warm start from %s", args.init)
+        init = torch.load(args.init, weights_only=False)
+        trainer = Trainer(network_config(init["cfg"], args.grow), args.lr, weights)
+        trainer.load(init, weights_only=True)
+        log.info("warm start from %s; trunk dilations %s", args.init, trainer.cfg.dilations)
+    else:
+        trainer = Trainer(NetConfig(), args.lr, weights)
     return trainer, corpus, rng
 
 
