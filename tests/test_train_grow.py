@@ -61,3 +61,30 @@ def test_grow_needs_a_checkpoint_to_grow(capsys):
     assert "--grow adds blocks to the network of --init" in capsys.readouterr().err
     args, _ = T.parse_args(["--corpus", "c", "--out", "o", "--init", "x.pt", "--grow", "1", "3"])
     assert args.grow == [1, 3]
+
+
+def test_a_soup_of_a_checkpoint_and_its_grown_fine_tune_lies_between_them():
+    """``soup`` at 0 is the start (the grown blocks back to the identity), at 1 the fine-tune; mismatched shapes,
+    a key the start cannot have had, or a weight outside [0, 1] are refused with what to do."""
+    from models.training.soup import soup
+    a = _trained()
+    b = _trained(T.network_config(a["cfg"], (9,)))  # a "fine-tune": every weight moved, one block added
+    nets = {}
+    for alpha in (0.0, 0.5, 1.0):
+        trainer = T.Trainer(T.network_config(a["cfg"], (9,)), 1e-3)
+        trainer.load(soup(a, b, alpha), weights_only=True)
+        nets[alpha] = _run(trainer.ema_net).numpy()
+    small = T.Trainer(SMALL, 1e-3)
+    small.load(a, weights_only=True)
+    grown = T.Trainer(T.network_config(a["cfg"], (9,)), 1e-3)
+    grown.load(b, weights_only=True)
+    np.testing.assert_allclose(nets[0.0], _run(small.ema_net).numpy(), atol=1e-6)
+    np.testing.assert_allclose(nets[1.0], _run(grown.ema_net).numpy(), atol=1e-6)
+    assert np.abs(nets[0.5] - nets[0.0]).max() > 1e-4 and np.abs(nets[0.5] - nets[1.0]).max() > 1e-4
+    with pytest.raises(SystemExit, match="use a weight in"):
+        soup(a, b, 1.5)
+    with pytest.raises(SystemExit, match="only in --b"):
+        soup(a, dict(b, ema_net={**b["ema_net"], "extra.weight": torch.zeros(1)}), 0.5)
+    wide = _trained(NetConfig(channels=24, dilations=(1, 3), upper_channels=8, style_hidden=8))
+    with pytest.raises(SystemExit, match="not one fine-tuning path"):
+        soup(a, wide, 0.5)
