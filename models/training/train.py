@@ -163,6 +163,7 @@ class Trainer:
     def load(self, ckpt, weights_only=False):
         """Weights (and, unless ``weights_only``, optimiser, step and time) from a checkpoint. A checkpoint of a
         network with fewer trunk blocks loads too: the blocks it lacks keep their identity initialisation."""
+        old = len(NetConfig.from_dict(ckpt["cfg"]).dilations)  # trunk blocks the checkpoint has
         for name in ("net", "enc", "post", "ema_net", "ema_enc", "phone_head"):
             if name in ckpt:  # checkpoints before model 2.0 have no phone head
                 try:
@@ -170,7 +171,6 @@ class Trainer:
                 except RuntimeError as e:  # a tensor of another shape
                     raise SystemExit(f"{name}: the checkpoint does not fit this network: "
                                      f"{str(e).splitlines()[1].strip()}") from None
-                old = len(NetConfig.from_dict(ckpt["cfg"]).dilations)
                 if unexpected or any(not k.startswith("blocks.") or int(k.split(".")[1]) < old for k in missing):
                     raise SystemExit(f"{name}: the checkpoint does not fit this network "
                                      f"(missing {missing[:2]}, unexpected {unexpected[:2]})")
@@ -300,7 +300,7 @@ def network_config(saved, grow=()):
     blocks (their dilations) appended. A fresh block is the identity (zero output conv and FiLM), so a grown
     network starts out computing exactly what the checkpoint did."""
     cfg = NetConfig.from_dict(saved)
-    return dataclasses.replace(cfg, dilations=cfg.dilations + tuple(grow)) if grow else cfg
+    return dataclasses.replace(cfg, dilations=cfg.dilations + tuple(grow))
 
 
 def start(args, weights):
