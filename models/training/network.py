@@ -28,6 +28,28 @@ FPS = 50
 SAMPLES_PER_FRAME = SAMPLE_RATE // FPS  # 320
 UPPER_NAMES = tuple(n for n in RIG_NAMES if n.startswith(("brow", "eye")))
 LOWER_NAMES = tuple(n for n in RIG_NAMES if n not in UPPER_NAMES)
+LIP_OPENERS = ("mouthLowerDown_L", "mouthLowerDown_R", "mouthUpperUp_L", "mouthUpperUp_R")
+LOGIT_EPS = 1e-6
+
+
+def seal_masks():
+    """-> (close [51], openers [51]) 0/1 float masks over RIG_NAMES for :func:`seal_curves`."""
+    close = torch.tensor([float(n == "mouthClose") for n in RIG_NAMES])
+    return close, torch.tensor([float(n in LIP_OPENERS) for n in RIG_NAMES])
+
+
+def seal_curves(p, close_mask, opener_mask):
+    """Sigmoid outputs [B,T,51] -> curves with the lip seal applied.
+
+    With ``NetConfig.seal`` the network's mouthClose output is the *seal* s in [0, 1], not the curve: the curve
+    is ``s * jawOpen`` and the lip openers (mouthLowerDown, mouthUpperUp) are scaled by ``1 - s``, so the lip gap
+    (``metrics.lip_gap``: jaw - close + openers) is ``(1 - s) * (jaw + openers)`` and one output shuts the lips
+    whatever the jaw does. The teacher draws it so (``mouthClose`` never exceeds ``jawOpen``; where it reaches
+    it the openers are ~0), while a network with independent sigmoids must match two curves to the hundredth to
+    seal, and a short intervocalic /b/ ends 1-3 mm open. Only multiplications, so it exports to ONNX as is."""
+    jaw = p[..., RIG_NAMES.index("jawOpen")].unsqueeze(-1)
+    s = p[..., RIG_NAMES.index("mouthClose")].unsqueeze(-1)
+    return p * (1.0 + close_mask * (jaw - 1.0) - opener_mask * s)
 
 
 class DilatedConfig:
@@ -56,6 +78,7 @@ class NetConfig(DilatedConfig):
     noise_step: int = 10          # frames per noise step: 50 fps / 10 = 5 Hz
     upper_channels: int = 64
     style_hidden: int = 64
+    seal: bool = False            # mouthClose as a share of jawOpen that also closes the lip openers (see seal_curves)
 
     @property
     def style_dim(self):
@@ -130,6 +153,9 @@ class MotionNet(nn.Module):
                                    nn.Conv1d(cu, len(UPPER_NAMES), 1))
         for head in (self.lower[-1], self.upper[-1]):
             nn.init.constant_(head.bias, -3.0)
+        close, openers = seal_masks()
+        self.register_buffer("seal_close", close, persistent=False)
+        self.register_buffer("seal_openers", openers, persistent=False)
 
     def features(self, audio):
         return self.frontend(audio)
@@ -141,12 +167,22 @@ class MotionNet(nn.Module):
             x = block(x, s)
         return self.norm_out(x)
 
-    def logits(self, audio, style, noise):
-        """(pre-sigmoid curves [B,T,51], trunk features [B,C,T]): what training needs (its losses work on logits)."""
+    def raw_logits(self, audio, style, noise):
+        """(the heads' outputs [B,T,51] in RIG_NAMES order, trunk features [B,C,T])."""
         x = self.trunk(audio, style)
         lower = self.lower(x)
         logits = torch.cat([lower, self.upper_logits(x, noise)], dim=1)[:, self.order]  # back to RIG_NAMES order
         return logits.transpose(1, 2), x
+
+    def logits(self, audio, style, noise):
+        """(pre-sigmoid curves [B,T,51], trunk features [B,C,T]): what training needs (its losses work on logits).
+        With the seal the curves it changes are given as the logits of :func:`seal_curves`' values."""
+        raw, x = self.raw_logits(audio, style, noise)
+        if not self.cfg.seal:
+            return raw, x
+        sealed = torch.logit(seal_curves(torch.sigmoid(raw), self.seal_close, self.seal_openers), eps=LOGIT_EPS)
+        changed = self.seal_close + self.seal_openers
+        return raw + changed * (sealed - raw), x
 
     def upper_logits(self, trunk, noise):
         """Upper-face head alone: trunk features [B,C,T] + noise [B,Tn,Z] -> logits [B,len(UPPER_NAMES),T]
@@ -155,7 +191,8 @@ class MotionNet(nn.Module):
         return self.upper(self.upper_in(trunk) + n)
 
     def forward(self, audio, style, noise):
-        return torch.sigmoid(self.logits(audio, style, noise)[0])
+        p = torch.sigmoid(self.raw_logits(audio, style, noise)[0])
+        return seal_curves(p, self.seal_close, self.seal_openers) if self.cfg.seal else p
 
 
 class StyleEncoder(nn.Module):
