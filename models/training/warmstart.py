@@ -8,7 +8,8 @@
 ...) as the graph's initializers, and the Mimic encoder's as ``encoder.<name>``, so the released weights
 load back into the training modules exactly (checked: the rebuilt network reproduces the ONNX outputs).
 What export drops is not recoverable and starts fresh: the seed-noise posterior (``NoisePosterior``, used
-only in training) and the auxiliary phone head. The metadata's ``network`` must match ``NetConfig``.
+only in training) and the auxiliary phone head. The network is built from the metadata's ``network`` (its
+widths, blocks and lip seal), so a grown or sealed release warm-starts as itself.
 """
 import argparse
 import json
@@ -44,10 +45,12 @@ def load_into(module, arrays, what):
 def warm_state(model_path, style_path):
     """-> checkpoint dict for ``Trainer.load(weights_only=True)`` (net, enc, their EMA copies, cfg)."""
     arrays, meta = initializers(model_path)
-    cfg = NetConfig()
     shipped = json.loads(meta.get("network", "{}"))
-    if shipped and shipped != cfg.to_dict():
-        raise SystemExit(f"{model_path} was trained with network {shipped}; this code builds {cfg.to_dict()}")
+    try:
+        cfg = NetConfig.from_dict(shipped) if shipped else NetConfig()
+    except TypeError as e:  # a field this code does not know
+        raise SystemExit(f"{model_path} was trained with network {shipped}, which this code cannot build ({e}): "
+                         "update Parley") from None
     net, enc = MotionNet(cfg), StyleEncoder(cfg)
     load_into(net, arrays, model_path)
     load_into(enc, initializers(style_path, "encoder.")[0], style_path)
