@@ -46,7 +46,8 @@ def seal_curves(p, close_mask, opener_mask):
     (``metrics.lip_gap``: jaw - close + openers) is ``(1 - s) * (jaw + openers)`` and one output shuts the lips
     whatever the jaw does. The teacher draws it so (``mouthClose`` never exceeds ``jawOpen``; where it reaches
     it the openers are ~0), while a network with independent sigmoids must match two curves to the hundredth to
-    seal, and a short intervocalic /b/ ends 1-3 mm open. Only multiplications, so it exports to ONNX as is."""
+    seal, and a short intervocalic /b/ ends 1-3 mm open. Only multiplications, so it exports to ONNX as is.
+    Measured as a fine-tune of 3.4 (run v19, MODEL_HISTORY.md): it did not make unheard closures heard."""
     jaw = p[..., RIG_NAMES.index("jawOpen")].unsqueeze(-1)
     s = p[..., RIG_NAMES.index("mouthClose")].unsqueeze(-1)
     return p * (1.0 + close_mask * (jaw - 1.0) - opener_mask * s)
