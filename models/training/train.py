@@ -350,7 +350,7 @@ def start(args, weights):
         init = torch.load(args.init, weights_only=False)
         trainer = Trainer(network_config(init["cfg"], args.grow, args.seal), args.lr, weights)
         trainer.load(init, weights_only=True)
-        if trainer.cfg.seal and not NetConfig.from_dict(init["cfg"]).seal:
+        if args.seal and not init["cfg"].get("seal", False):  # convert a network without it
             for net in (trainer.net, trainer.ema_net):
                 seal_head(net)
         log.info("warm start from %s; trunk dilations %s; lip seal %s", args.init, trainer.cfg.dilations,
