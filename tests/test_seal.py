@@ -106,3 +106,14 @@ def test_a_sealed_network_exports_and_runs_in_onnxruntime(tmp_path):
     values = np.asarray(curves.values)
     names = list(curves.names)
     assert np.all(values[:, names.index("mouthClose")] <= values[:, names.index("jawOpen")] + 1e-5)
+
+
+def test_a_sealed_and_an_unsealed_checkpoint_are_not_averaged():
+    """soup (WiSE-FT) of 3.4 and its sealed fine-tune would mix a mouthClose curve with a seal: refused."""
+    from models.training.soup import soup
+    torch.manual_seed(0)
+    plain = _busy(T.Trainer(SMALL, 1e-3)).state(dict())
+    sealed = _busy(T.Trainer(SEALED, 1e-3)).state(dict())
+    with pytest.raises(SystemExit, match="differ in the lip seal"):
+        soup(plain, sealed, 0.5)
+    assert soup(sealed, sealed, 0.5)["cfg"]["seal"]

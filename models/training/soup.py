@@ -34,6 +34,9 @@ def soup(a, b, alpha):
     """Checkpoint dict: ``b`` with its networks averaged with ``a``'s."""
     if not 0.0 <= alpha <= 1.0:
         raise SystemExit(f"--alpha {alpha}: use a weight in [0, 1] (0 is --a, 1 is --b)")
+    seals = [bool(c["cfg"].get("seal", False)) for c in (a, b)]
+    if seals[0] != seals[1]:  # the mouthClose row means the curve in one and the lip seal in the other
+        raise SystemExit("--a and --b differ in the lip seal (train --seal): their mouthClose outputs cannot be averaged")
     out = dict(b)
     for name in ("net", "ema_net"):
         out[name] = average(a[name], b[name], alpha)
