@@ -80,3 +80,30 @@ class LogMel(nn.Module):
 
     def forward(self, pcm):
         return (torch.log10(self.mel(pcm) + LOG_FLOOR) + 2.0) * 0.5
+
+
+class FrequencyMask(nn.Module):
+    """Training only: SpecAugment's frequency masking on the log-mel [B, n_mels, M] (Park et al. 2019, "SpecAugment").
+
+    Each item, with probability ``p``, gets ``count`` bands of up to ``width`` mel channels set to its own mean
+    log-mel, so no single band (a formant a voice puts elsewhere, a room's resonance, a codec's cut) can carry a
+    decision alone. No time masks: the lips' targets are frame-exact, and a masked /b/ has no closure to hear.
+    Identity in eval mode; never part of an exported graph (``Trainer`` sets it on the training network only)."""
+
+    def __init__(self, p=0.5, count=2, width=12, seed=0):
+        super().__init__()
+        self.p, self.count, self.width = float(p), int(count), int(width)
+        self.gen = torch.Generator().manual_seed(seed)
+
+    def forward(self, feats):
+        if not self.training or self.p <= 0:
+            return feats
+        b, n_mels, _ = feats.shape
+        g = self.gen
+        chan = torch.arange(n_mels).view(1, 1, n_mels)
+        w = torch.randint(0, self.width + 1, (b, self.count, 1), generator=g)
+        lo = (torch.rand(b, self.count, 1, generator=g) * (n_mels - w + 1)).long()
+        bands = ((chan >= lo) & (chan < lo + w)).any(1)  # [B, n_mels]
+        bands &= (torch.rand(b, 1, generator=g) < self.p)
+        fill = feats.mean(dim=(1, 2), keepdim=True).detach()
+        return torch.where(bands.unsqueeze(-1), fill, feats)

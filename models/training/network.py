@@ -140,6 +140,7 @@ class MotionNet(nn.Module):
         order = [stacked.index(k) for k in range(len(RIG_NAMES))]
         self.register_buffer("order", torch.tensor(order, dtype=torch.long), persistent=False)
         self.frontend = LogMel()
+        self.feature_mask = None  # training only: features.FrequencyMask, set by the trainer (never exported)
         self.conv_in = nn.Conv1d(N_MELS, c, 5, stride=2, padding=2)
         self.style_mlp = nn.Sequential(nn.Linear(cfg.style_dim, cfg.style_hidden), nn.GELU(),
                                        nn.Linear(cfg.style_hidden, cfg.style_hidden), nn.GELU())
@@ -162,7 +163,10 @@ class MotionNet(nn.Module):
         return self.frontend(audio)
 
     def trunk(self, audio, style):
-        x = self.conv_in(self.frontend(audio))
+        feats = self.frontend(audio)
+        if self.feature_mask is not None:
+            feats = self.feature_mask(feats)
+        x = self.conv_in(feats)
         s = self.style_mlp(style)
         for block in self.blocks:
             x = block(x, s)

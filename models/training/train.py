@@ -30,6 +30,7 @@ from inference.arkit import RIG_NAMES
 
 from . import losses as LS
 from .dataset import Augmenter, Corpus
+from .features import FrequencyMask
 from .losses import FREE_BITS_NOISE, FREE_BITS_STYLE, LossWeights, lip_gap_t, weight_flags
 from .network import (LOWER_NAMES, UPPER_NAMES, MotionNet, NetConfig, NoisePosterior, StyleEncoder,
                       n_frames, n_noise_steps)
@@ -291,7 +292,12 @@ def parse_args(argv=None):
     ap.add_argument("--timing-shift", type=float, default=0.0, metavar="P",
                     help="share of crops whose lower face is moved 1-2 frames along the timing axis, as the teacher "
                          "draws it (dataset.timing_shift)")
+    ap.add_argument("--freq-mask", type=float, default=0.0, metavar="P",
+                    help="share of crops whose log-mel loses two bands of up to 12 mel channels "
+                         "(features.FrequencyMask, SpecAugment's frequency masking; 0: none)")
     args = ap.parse_args(argv)
+    if not 0.0 <= args.freq_mask <= 1.0:
+        ap.error(f"--freq-mask {args.freq_mask}: give a share of crops between 0 and 1")
     if args.grow and not args.init:
         ap.error("--grow adds blocks to the network of --init: name the checkpoint to grow")
     if args.seal and not args.init:
@@ -357,6 +363,8 @@ def start(args, weights):
                  trainer.cfg.seal)
     else:
         trainer = Trainer(NetConfig(), args.lr, weights)
+    if args.freq_mask:  # the training network only: the EMA copy that is exported never masks
+        trainer.net.feature_mask = FrequencyMask(args.freq_mask, seed=args.seed)
     return trainer, corpus, rng
 
 
@@ -440,7 +448,7 @@ def main(argv=None):
     summary = dict(steps=trainer.step, minutes=trainer.elapsed / 60, train_hours=corpus.hours(),
                    languages=corpus.languages(), voices=corpus.voices(), held_out=sorted(corpus.exclude), val=val,
                    prior_components=len(prior["weights"]), corpus=args.corpus, batch=args.batch, frames=args.frames,
-                   lr=args.lr)
+                   lr=args.lr, freq_mask=args.freq_mask)
     save(os.path.join(args.out, "final.pt"), dict(prior=prior, summary=summary))
     with open(os.path.join(args.out, "summary.json"), "w") as f:
         json.dump(summary, f, indent=1)
