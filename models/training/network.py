@@ -163,7 +163,7 @@ class MotionNet(nn.Module):
         return self.frontend(audio)
 
     def trunk(self, audio, style):
-        feats = self.frontend(audio)
+        feats = self.features(audio)
         if self.feature_mask is not None:
             feats = self.feature_mask(feats)
         x = self.conv_in(feats)
