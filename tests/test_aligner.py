@@ -180,6 +180,34 @@ def test_realspeech_items_pair_audio_with_subtitles_and_characters(tmp_path):
         ("Un taxi jaune.", "fr", "tuxpaint_fr", True)]
 
 
+def test_realspeech_asterisk_prompts_skip_tones_and_notes_and_hold_out_by_prompt_id(tmp_path):
+    import gzip
+    from models.training.aligner import realspeech as rs
+    root = tmp_path
+    doc = root / "usr/share/doc/asterisk-core-sounds-it"
+    doc.mkdir(parents=True)
+    with gzip.open(doc / "core-sounds-it.txt.gz", "wt", encoding="utf-8") as f:
+        f.write("\ufeff; Core Asterisk Sounds in Italian\n\nactivated: Attivato.\nbeep: [toni ascendenti]\n"
+                "confbridge-muted: Voce disattivata. (You are now muted.)\ndigits/h-7: settimo\nmissing: Nessun file.\n")
+    snd = root / rs.ASTERISK / rs.ASTERISK_VOICES["it"]
+    (snd / "digits").mkdir(parents=True)
+    for n in ("activated", "beep", "confbridge-muted", "digits/h-7"):
+        (snd / f"{n}.wav").write_bytes(b"")
+    items = rs.asterisk_items(str(root))
+    assert [(i["text"], i["name"], i["lang"]) for i in items] == [
+        ("Attivato.", "asterisk_it_activated", "it"), ("settimo", "asterisk_it_digits_h_7", "it")]
+    assert all(i["speaker"] == "asterisk_it_IT_m_Carlo" and "CC-BY-SA-3.0" in i["licence"] for i in items)
+    assert [i["dev"] for i in items] == [rs._asterisk_dev("activated"), rs._asterisk_dev("digits/h-7")]
+    assert rs.items_for(str(root), "asterisk") == items
+
+
+def test_realspeech_unknown_source_is_a_clear_error(tmp_path):
+    from inference.errors import ParleyError
+    from models.training.aligner import realspeech as rs
+    with pytest.raises(ParleyError, match="give some of fillets_cs"):
+        rs.build(MODEL, str(tmp_path), raw=str(tmp_path), sources=("voxforge",))
+
+
 def test_realspeech_trim_and_check():
     from models.training.aligner import realspeech as rs
     audio = np.zeros(16000 * 3, np.float32)

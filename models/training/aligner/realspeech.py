@@ -1,7 +1,7 @@
-"""Real non-English speech (Fish Fillets NG dialogue, Tux Paint stamp descriptions) aligned into corpus shards.
+"""Real speech (Fish Fillets NG dialogue, Tux Paint stamp descriptions, Asterisk telephone prompts) aligned into corpus shards.
 
     python -m models.training.aligner.realspeech --model /work/aligner/phonenet.pt --out /work/corpus \
-        [--raw /work/realspeech_raw/root] [--sources fillets_cs,fillets_nl,tuxpaint] [--limit N]
+        [--raw /work/realspeech_raw/root] [--sources fillets_cs,fillets_nl,tuxpaint,asterisk] [--limit N]
 
 Items (:func:`fillets_items`, :func:`tuxpaint_items`): audio file, transcript, language, speaker,
 licence. Fish Fillets NG (``fillets-ng-data-cs``/``-nl``, GPL-2): voice-acted dialogue; the line's
@@ -9,7 +9,11 @@ text is the ``dialogStr`` of its ``dialogId`` in ``dialogs_<lang>.lua`` (package
 the character is the id's middle field (``let-m-divna``: ``m``, the small fish). Tux Paint
 (``tuxpaint-stamps-default``, GPL-2): ``<stamp>_desc_<lang>.ogg`` spoken descriptions, text the
 ``<lang>.utf8=`` line of ``<stamp>.txt`` (the current translation, which may differ from what
-was said: such items mostly fail the score check and are dropped).
+was said: such items mostly fail the score check and are dropped). Asterisk core sounds
+(``asterisk-core-sounds-{en,es,fr,it,ru}-wav``, CC-BY-SA-3.0, Russian CC-BY-3.0): a PBX's voice prompts read
+by one professional voice per package (8 kHz telephone audio), text the ``id: text`` line of
+``core-sounds-<lang>.txt`` (package ``asterisk-core-sounds-<lang>``); lines that name a tone or carry a
+translator's note (brackets, parentheses) are left out.
 
 Each item is aligned by the aligner (align.py) from its text; items whose alignment score (mean
 log posterior per speech frame against a free phone loop, :func:`align.align_audio`) is below
@@ -46,10 +50,17 @@ FILLETS = "usr/share/games/fillets-ng"
 TUX = "usr/share/tuxpaint/stamps"
 GPL = "GPL-2.0-or-later (Debian package {pkg})"
 TUX_LANGS = ("fr", "ru", "ro", "ca", "bg", "es", "be", "el", "da", "lt", "nl", "ml")
+ASTERISK = "usr/share/asterisk/sounds"
+ASTERISK_VOICES = {"en": "en_US_f_Allison", "es": "es_MX_f_Allison", "fr": "fr_CA_f_June",
+                   "it": "it_IT_m_Carlo", "ru": "ru_RU_f_IvrvoiceRU"}
+ASTERISK_LICENCE = {"ru": "CC-BY-3.0"}  # the others CC-BY-SA-3.0 (debian/copyright of asterisk-core-sounds)
+# where each source's shards go (one folder per source, so each has its own manifest)
+FOLDERS = {"fillets_cs": "real_cs", "fillets_nl": "real_nl", "tuxpaint": "real_xx", "asterisk": "real_tel"}
 # dev (held-out) speakers. Czech Fillets: every character but the two fish (statue, parrot, vikings,
 # robodog, ...: other voices), about 17 min. Dutch Fillets voices only the two fish, so its dev set
 # is the small fish (a whole unseen voice, 44 min). Tux Paint: each language has one narrator, so its
-# dev set is the stamps of two categories (same voice, unseen sentences).
+# dev set is the stamps of two categories (same voice, unseen sentences). Asterisk: one voice per
+# language too, so its dev set is the prompts whose id hashes to 0 mod 8 (the same ids in every language).
 TRAIN_CHARACTERS = {"cs": ("small_fish", "big_fish"), "nl": ("big_fish",)}
 HELD_OUT = {"tuxpaint_categories": ("vehicles", "food")}
 MIN_SCORE = -3.0   # real speech scores -1 to -2.5; below -3 the transcript rarely matches (ALIGNER_REPORT.md)
@@ -120,6 +131,48 @@ def tuxpaint_items(raw, langs=TUX_LANGS):
     return items
 
 
+def _asterisk_dev(prompt_id):
+    return zlib.crc32(prompt_id.encode()) % 8 == 0
+
+
+def asterisk_items(raw, langs=tuple(ASTERISK_VOICES)):
+    items = []
+    for lang in langs:
+        txt = os.path.join(raw, "usr/share/doc", f"asterisk-core-sounds-{lang}", f"core-sounds-{lang}.txt.gz")
+        if not os.path.exists(txt):
+            continue
+        import gzip
+        with gzip.open(txt, "rt", encoding="utf-8-sig", errors="replace") as fh:
+            rows = fh.read().splitlines()
+        voice = ASTERISK_VOICES[lang]
+        for row in rows:
+            pid, sep, text = row.partition(":")
+            pid, text = pid.strip(), text.strip()
+            if not sep or row.startswith(";") or not text or re.search(r"[\[\]()<>]", text):
+                continue
+            path = os.path.join(raw, ASTERISK, voice, pid + ".wav")
+            if not os.path.exists(path):
+                continue
+            items.append(dict(audio=path, text=_clean(text), lang=lang, speaker=f"asterisk_{voice}",
+                              source="asterisk", licence=ASTERISK_LICENCE.get(lang, "CC-BY-SA-3.0") +
+                              f" (Debian package asterisk-core-sounds-{lang}-wav)", dev=_asterisk_dev(pid),
+                              name=f"asterisk_{lang}_" + re.sub(r"[^A-Za-z0-9_]+", "_", pid)))
+    return items
+
+
+def items_for(raw, src):
+    """The items of one source (``fillets_cs``, ``fillets_nl``, ``tuxpaint``, ``asterisk``)."""
+    if src.startswith("fillets"):
+        return fillets_items(raw, src.split("_")[1])
+    if src == "asterisk":
+        return asterisk_items(raw)
+    return tuxpaint_items(raw)
+
+
+def _real_shards(out_root):
+    return sorted(p for f in FOLDERS.values() for p in glob.glob(os.path.join(out_root, f, "*.npz")))
+
+
 def trim_silence(audio, phones, keep=0.15):
     """Cut long leading/trailing pauses down to ``keep`` seconds (game clips have padding)."""
     sr = 16000
@@ -184,12 +237,12 @@ def make_shard(item, audio, phones, score, seed):
 
 
 def relabel(out_root, seed=0, log=print):
-    """Re-teach the curves of every shard under real_cs/real_nl/real_xx from its phones and ``ipa``
+    """Re-teach the curves of every shard under the :data:`FOLDERS` from its phones and ``ipa``
     (same style and seed), e.g. once ``models.training.teacher_ipa`` is in this checkout."""
     from ..corpus import write_shard
     from ..ipa import UnknownIPAError
     n, kept = 0, 0
-    for path in sorted(glob.glob(os.path.join(out_root, "real_[cnx][slx]", "*.npz"))):
+    for path in _real_shards(out_root):
         with np.load(path, allow_pickle=False) as z:
             d = {k: z[k] for k in z.files}
         phones = [(float(s), float(e), "" if p == "sil" else str(p)) for (s, e, _), p in zip(d["phones"], d["ipa"])]
@@ -209,18 +262,21 @@ def relabel(out_root, seed=0, log=print):
 
 def build(model_path, out_root, raw=RAW, sources=("fillets_cs", "fillets_nl", "tuxpaint"), seed=0,
           min_score=MIN_SCORE, limit=None, log=print):
-    """Align and write shards: fillets_cs -> real_cs, fillets_nl -> real_nl, tuxpaint -> real_xx."""
+    """Align and write shards into the :data:`FOLDERS` (fillets_cs -> real_cs, ..., asterisk -> real_tel)."""
     from ..corpus import write_shard
+    from ..ipa import UnknownIPAError
+    unknown = [s for s in sources if s not in FOLDERS]
+    if unknown:
+        raise ParleyError(f"unknown source {unknown[0]!r}; give some of {', '.join(FOLDERS)}")
     model = load(model_path)
-    folders = {"fillets_cs": "real_cs", "fillets_nl": "real_nl", "tuxpaint": "real_xx"}
     summary = {}
     for src in sources:
-        items = fillets_items(raw, src.split("_")[1]) if src.startswith("fillets") else tuxpaint_items(raw)
+        items = items_for(raw, src)
         if not items:
             raise ParleyError(f"no items for {src} under {raw}; unpack the Debian packages there "
                               f"(see ../shared/realspeech/README.md)")
         items = items[:limit] if limit else items
-        out = os.path.join(out_root, folders[src])
+        out = os.path.join(out_root, FOLDERS[src])
         os.makedirs(out, exist_ok=True)
         kept, dropped, secs, t0 = {"train": [], "dev": []}, [], {}, time.time()
         for k, it in enumerate(items):
@@ -243,7 +299,12 @@ def build(model_path, out_root, raw=RAW, sources=("fillets_cs", "fillets_nl", "t
                 dropped.append((it["name"], why))
                 continue
             audio, phones = trim_silence(audio, phones)
-            write_shard(path, make_shard(it, audio, phones, score, seed))
+            try:
+                shard = make_shard(it, audio, phones, score, seed)
+            except UnknownIPAError as e:  # e.g. espeak's language-switch mark in a foreign word
+                dropped.append((it["name"], str(e)))
+                continue
+            write_shard(path, shard)
             kept[split].append(os.path.basename(path))
             key = (it["lang"], it["speaker"], split)
             secs[key] = secs.get(key, 0) + audio.shape[0] / 16000
@@ -256,7 +317,8 @@ def build(model_path, out_root, raw=RAW, sources=("fillets_cs", "fillets_nl", "t
             "aligner": os.path.basename(model_path), "items": len(items),
             "held_out_speakers": held, "held_out_voices": [f"real:{s}" for s in held],
             "held_out_rule": ("speakers " + ", ".join(held)) if held else
-            f"stamp categories {', '.join(HELD_OUT['tuxpaint_categories'])} (split field 'dev')",
+            f"stamp categories {', '.join(HELD_OUT['tuxpaint_categories'])} (split field 'dev')" if src == "tuxpaint"
+            else "prompts whose id's crc32 is 0 mod 8 (split field 'dev')",
             "train": sorted(kept["train"]), "dev": sorted(kept["dev"]),
             "seconds": {f"{l}/{s}/{sp}": round(v, 1) for (l, s, sp), v in sorted(secs.items())},
             "dropped": [{"item": n, "why": w} for n, w in dropped],
@@ -274,7 +336,7 @@ def build(model_path, out_root, raw=RAW, sources=("fillets_cs", "fillets_nl", "t
 def summary_markdown(out_root):
     """Per-language table (train/dev minutes, speakers, dropped) from the manifests under out_root."""
     rows = []
-    for folder in ("real_cs", "real_nl", "real_xx"):
+    for folder in FOLDERS.values():
         path = os.path.join(out_root, folder, "manifest.json")
         if not os.path.exists(path):
             continue
@@ -305,7 +367,7 @@ def loudness_check(out_root, every=4):
     (bilabial, vowel) pairs where the vowel is louder. Markdown table rows."""
     from ..phonemes import VOWELS
     res = {}
-    for path in sorted(glob.glob(os.path.join(out_root, "real_[cnx][slx]", "*.npz")))[::every]:
+    for path in _real_shards(out_root)[::every]:
         with np.load(path, allow_pickle=False) as z:
             a, ph, lang = z["audio"], z["phones"], str(z["lang"])
         db = 10 * np.log10(np.convolve(a.astype(np.float64) ** 2, np.ones(160) / 160, mode="same") + 1e-10)
@@ -333,9 +395,9 @@ def main(argv=None):
     ap = argparse.ArgumentParser(prog="python -m models.training.aligner.realspeech",
                                  description=__doc__.split("\n")[0])
     ap.add_argument("--model", required=True)
-    ap.add_argument("--out", required=True, help="corpus root: writes real_cs, real_nl, real_xx under it")
+    ap.add_argument("--out", required=True, help="corpus root: writes " + ", ".join(FOLDERS.values()) + " under it")
     ap.add_argument("--raw", default=RAW)
-    ap.add_argument("--sources", default="fillets_cs,fillets_nl,tuxpaint")
+    ap.add_argument("--sources", default=",".join(FOLDERS))
     ap.add_argument("--min-score", type=float, default=MIN_SCORE)
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--seed", type=int, default=0)
