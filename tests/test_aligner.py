@@ -199,6 +199,22 @@ def test_realspeech_asterisk_prompts_skip_tones_and_notes_and_hold_out_by_prompt
     assert all(i["speaker"] == "asterisk_it_IT_m_Carlo" and "CC-BY-SA-3.0" in i["licence"] for i in items)
     assert [i["dev"] for i in items] == [rs._asterisk_dev("activated"), rs._asterisk_dev("digits/h-7")]
     assert rs.items_for(str(root), "asterisk") == items
+    unseen = root / rs.ASTERISK / rs.ASTERISK_UNSEEN["it"][0]
+    unseen.mkdir(parents=True)
+    (unseen / "activated.wav").write_bytes(b"")
+    u = rs.items_for(str(root), "asterisk_unseen")
+    assert [(i["text"], i["dev"], i["min_score"], i["speaker"]) for i in u] == [
+        ("Attivato.", True, rs.STRICT_SCORE, "asterisk_it_menardi")]
+
+
+def test_load_audio_reads_headerless_gsm_prompts(tmp_path):
+    import soundfile as sf
+    from models.training.aligner.align import load_audio
+    t = np.arange(8000) / 8000
+    path = str(tmp_path / "prompt.gsm")
+    sf.write(path, 0.5 * np.sin(2 * np.pi * 440 * t), 8000, format="RAW", subtype="GSM610")
+    a = load_audio(path)
+    assert a.shape[0] == 16000 and 0.2 < np.abs(a).max() < 0.9  # resampled to 16 kHz, level kept
 
 
 def test_realspeech_unknown_source_is_a_clear_error(tmp_path):

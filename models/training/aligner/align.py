@@ -169,8 +169,9 @@ def align_audio(model, audio, phones_or_text, lang=None, prior_scale=PRIOR_SCALE
 
 def load_audio(path):
     import soundfile as sf
-    try:
-        x, sr = sf.read(path, dtype="float32", always_2d=True)
+    raw = dict(format="RAW", subtype="GSM610", samplerate=8000, channels=1) if path.endswith(".gsm") else {}
+    try:  # .gsm: headerless 8 kHz GSM 6.10, as telephone systems (Asterisk) store prompts
+        x, sr = sf.read(path, dtype="float32", always_2d=True, **raw)
     except Exception as e:   # noqa: BLE001 - any decoder error is the user's file
         raise ParleyError(f"cannot read audio {path!r} ({e}); use WAV, FLAC or Ogg") from None
     return espeak.resample(x.mean(axis=1), sr, SR)

@@ -54,8 +54,16 @@ ASTERISK = "usr/share/asterisk/sounds"
 ASTERISK_VOICES = {"en": "en_US_f_Allison", "es": "es_MX_f_Allison", "fr": "fr_CA_f_June",
                    "it": "it_IT_m_Carlo", "ru": "ru_RU_f_IvrvoiceRU"}
 ASTERISK_LICENCE = {"ru": "CC-BY-3.0"}  # the others CC-BY-SA-3.0 (debian/copyright of asterisk-core-sounds)
+# Three more voices read (older translations of) the same prompts: never trained, a real-speech dev set of
+# unseen voices. Text is the core set's line for the prompt id, which these voices may have read from another
+# translation: their items must score STRICT_SCORE or better. (folder, file extension, package, licence, speaker)
+ASTERISK_UNSEEN = {"it": ("it_IT_f_Menardi", ".wav", "asterisk-prompt-it-menardi-wav", "CC-BY-SA-3.0 IT", "it_menardi"),
+                   "fr": ("fr", ".gsm", "asterisk-prompt-fr-armelle", "BSD-style (Michel Gutierrez)", "fr_armelle"),
+                   "es": ("es", ".gsm", "asterisk-prompt-es-co", "GPL-2", "es_co")}
+STRICT_SCORE = -2.5
 # where each source's shards go (one folder per source, so each has its own manifest)
-FOLDERS = {"fillets_cs": "real_cs", "fillets_nl": "real_nl", "tuxpaint": "real_xx", "asterisk": "real_tel"}
+FOLDERS = {"fillets_cs": "real_cs", "fillets_nl": "real_nl", "tuxpaint": "real_xx", "asterisk": "real_tel",
+           "asterisk_unseen": "real_teldev"}
 # dev (held-out) speakers. Czech Fillets: every character but the two fish (statue, parrot, vikings,
 # robodog, ...: other voices), about 17 min. Dutch Fillets voices only the two fish, so its dev set
 # is the small fish (a whole unseen voice, 44 min). Tux Paint: each language has one narrator, so its
@@ -135,28 +143,44 @@ def _asterisk_dev(prompt_id):
     return zlib.crc32(prompt_id.encode()) % 8 == 0
 
 
-def asterisk_items(raw, langs=tuple(ASTERISK_VOICES)):
+def asterisk_prompts(raw, lang):
+    """[(prompt id, text)] of ``core-sounds-<lang>.txt``, without tone names and translator's notes."""
+    import gzip
+    txt = os.path.join(raw, "usr/share/doc", f"asterisk-core-sounds-{lang}", f"core-sounds-{lang}.txt.gz")
+    if not os.path.exists(txt):
+        return []
+    with gzip.open(txt, "rt", encoding="utf-8-sig", errors="replace") as fh:
+        rows = fh.read().splitlines()
+    out = []
+    for row in rows:
+        pid, sep, text = row.partition(":")
+        if sep and not row.startswith(";") and text.strip() and not re.search(r"[\[\]()<>]", text):
+            out.append((pid.strip(), _clean(text)))
+    return out
+
+
+def asterisk_items(raw, langs=tuple(ASTERISK_VOICES), unseen=False):
+    """The core voices (train, with every eighth prompt held out), or with ``unseen`` the
+    :data:`ASTERISK_UNSEEN` voices (all dev, :data:`STRICT_SCORE`)."""
     items = []
     for lang in langs:
-        txt = os.path.join(raw, "usr/share/doc", f"asterisk-core-sounds-{lang}", f"core-sounds-{lang}.txt.gz")
-        if not os.path.exists(txt):
-            continue
-        import gzip
-        with gzip.open(txt, "rt", encoding="utf-8-sig", errors="replace") as fh:
-            rows = fh.read().splitlines()
-        voice = ASTERISK_VOICES[lang]
-        for row in rows:
-            pid, sep, text = row.partition(":")
-            pid, text = pid.strip(), text.strip()
-            if not sep or row.startswith(";") or not text or re.search(r"[\[\]()<>]", text):
+        if unseen:
+            if lang not in ASTERISK_UNSEEN:
                 continue
-            path = os.path.join(raw, ASTERISK, voice, pid + ".wav")
+            voice, ext, pkg, licence, tag = ASTERISK_UNSEEN[lang]
+        else:
+            voice, ext, pkg, tag = ASTERISK_VOICES[lang], ".wav", f"asterisk-core-sounds-{lang}-wav", lang
+            licence = ASTERISK_LICENCE.get(lang, "CC-BY-SA-3.0")
+        for pid, text in asterisk_prompts(raw, lang):
+            path = os.path.join(raw, ASTERISK, voice, pid + ext)
             if not os.path.exists(path):
                 continue
-            items.append(dict(audio=path, text=_clean(text), lang=lang, speaker=f"asterisk_{voice}",
-                              source="asterisk", licence=ASTERISK_LICENCE.get(lang, "CC-BY-SA-3.0") +
-                              f" (Debian package asterisk-core-sounds-{lang}-wav)", dev=_asterisk_dev(pid),
-                              name=f"asterisk_{lang}_" + re.sub(r"[^A-Za-z0-9_]+", "_", pid)))
+            item = dict(audio=path, text=text, lang=lang, speaker=f"asterisk_{tag if unseen else voice}",
+                        source="asterisk_unseen" if unseen else "asterisk", licence=f"{licence} (Debian package {pkg})",
+                        dev=unseen or _asterisk_dev(pid), name=f"asterisk_{tag}_" + re.sub(r"[^A-Za-z0-9_]+", "_", pid))
+            if unseen:
+                item["min_score"] = STRICT_SCORE
+            items.append(item)
     return items
 
 
@@ -164,8 +188,8 @@ def items_for(raw, src):
     """The items of one source (``fillets_cs``, ``fillets_nl``, ``tuxpaint``, ``asterisk``)."""
     if src.startswith("fillets"):
         return fillets_items(raw, src.split("_")[1])
-    if src == "asterisk":
-        return asterisk_items(raw)
+    if src.startswith("asterisk"):
+        return asterisk_items(raw, unseen=src == "asterisk_unseen")
     return tuxpaint_items(raw)
 
 
@@ -294,7 +318,7 @@ def build(model_path, out_root, raw=RAW, sources=("fillets_cs", "fillets_nl", "t
             except ParleyError as e:
                 dropped.append((it["name"], str(e)))
                 continue
-            why = check(phones, score, min_score)
+            why = check(phones, score, max(min_score, it.get("min_score", min_score)))
             if why:
                 dropped.append((it["name"], why))
                 continue
@@ -311,7 +335,8 @@ def build(model_path, out_root, raw=RAW, sources=("fillets_cs", "fillets_nl", "t
             if k % 100 == 0:
                 log(f"[realspeech] {src} {k}/{len(items)} kept {len(kept['train']) + len(kept['dev'])} "
                     f"dropped {len(dropped)} ({time.time() - t0:.0f} s)", flush=True)
-        held = sorted({it["speaker"] for it in items if it["dev"]}) if src.startswith("fillets") else []
+        held = sorted({it["speaker"] for it in items if it["dev"]}) if src in ("fillets_cs", "fillets_nl",
+                                                                                "asterisk_unseen") else []
         manifest = {
             "source": src, "raw": raw, "seed": seed, "fps": 50, "sr": 16000, "min_score": min_score,
             "aligner": os.path.basename(model_path), "items": len(items),
