@@ -155,7 +155,7 @@ def test_text_pools_split_train_and_test_by_line(tmp_path):
 
 
 def test_realspeech_items_pair_audio_with_subtitles_and_characters(tmp_path):
-    from models.training.aligner import realspeech as rs
+    from models.training.aligner import sources as rs
     root = tmp_path
     script = root / rs.FILLETS / "script" / "wreck"
     script.mkdir(parents=True)
@@ -182,7 +182,7 @@ def test_realspeech_items_pair_audio_with_subtitles_and_characters(tmp_path):
 
 def test_realspeech_asterisk_prompts_skip_tones_and_notes_and_hold_out_by_prompt_id(tmp_path):
     import gzip
-    from models.training.aligner import realspeech as rs
+    from models.training.aligner import sources as rs
     root = tmp_path
     doc = root / "usr/share/doc/asterisk-core-sounds-it"
     doc.mkdir(parents=True)
