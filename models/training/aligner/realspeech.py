@@ -36,7 +36,7 @@ from . import ipa
 from .align import align_audio, load_audio
 from .data import RAW
 from .model import load
-from .sources import FOLDERS, HELD_OUT, items_for
+from .sources import DEV_RULE, FOLDERS, items_for
 
 MIN_SCORE = -3.0   # real speech scores -1 to -2.5; below -3 the transcript rarely matches (ALIGNER_REPORT.md)
 MAX_PHONE_RATE, MIN_PHONE_RATE = 25.0, 4.0
@@ -184,15 +184,13 @@ def build(model_path, out_root, raw=RAW, sources=("fillets_cs", "fillets_nl", "t
             if k % 100 == 0:
                 log(f"[realspeech] {src} {k}/{len(items)} kept {len(kept['train']) + len(kept['dev'])} "
                     f"dropped {len(dropped)} ({time.time() - t0:.0f} s)", flush=True)
-        held = sorted({it["speaker"] for it in items if it["dev"]}) if src in ("fillets_cs", "fillets_nl",
-                                                                                "asterisk_unseen") else []
+        # whole voices held out: speakers with dev items and no train items
+        held = sorted({it["speaker"] for it in items if it["dev"]} - {it["speaker"] for it in items if not it["dev"]})
         manifest = {
             "source": src, "raw": raw, "seed": seed, "fps": 50, "sr": 16000, "min_score": min_score,
             "aligner": os.path.basename(model_path), "items": len(items),
             "held_out_speakers": held, "held_out_voices": [f"real:{s}" for s in held],
-            "held_out_rule": ("speakers " + ", ".join(held)) if held else
-            f"stamp categories {', '.join(HELD_OUT['tuxpaint_categories'])} (split field 'dev')" if src == "tuxpaint"
-            else "prompts whose id's crc32 is 0 mod 8 (split field 'dev')",
+            "held_out_rule": ("speakers " + ", ".join(held)) if held else DEV_RULE[src],
             "train": sorted(kept["train"]), "dev": sorted(kept["dev"]),
             "seconds": {f"{l}/{s}/{sp}": round(v, 1) for (l, s, sp), v in sorted(secs.items())},
             "dropped": [{"item": n, "why": w} for n, w in dropped],

@@ -13,6 +13,7 @@ name a tone or carry a translator's note (brackets, parentheses) are left out. T
 (:data:`ASTERISK_UNSEEN`) are never trained on.
 """
 import glob
+import gzip
 import os
 import re
 import zlib
@@ -44,6 +45,9 @@ FOLDERS = {"fillets_cs": "real_cs", "fillets_nl": "real_nl", "tuxpaint": "real_x
 # language too, so its dev set is the prompts whose id hashes to 0 mod 8 (the same ids in every language).
 TRAIN_CHARACTERS = {"cs": ("small_fish", "big_fish"), "nl": ("big_fish",)}
 HELD_OUT = {"tuxpaint_categories": ("vehicles", "food")}
+# how a source that holds out sentences of its voices (not whole voices) picks them, for its manifest
+DEV_RULE = {"tuxpaint": f"stamp categories {', '.join(HELD_OUT['tuxpaint_categories'])} (split field 'dev')",
+            "asterisk": "prompts whose id's crc32 is 0 mod 8 (split field 'dev')"}
 
 
 def _dialogs(raw, lang):
@@ -116,7 +120,6 @@ def _asterisk_dev(prompt_id):
 
 def asterisk_prompts(raw, lang):
     """[(prompt id, text)] of ``core-sounds-<lang>.txt``, without tone names and translator's notes."""
-    import gzip
     txt = os.path.join(raw, "usr/share/doc", f"asterisk-core-sounds-{lang}", f"core-sounds-{lang}.txt.gz")
     if not os.path.exists(txt):
         return []
