@@ -123,16 +123,25 @@ def apply_head_rotation(vertices, yaw_pitch_roll_deg, weights, pivot, axes):
 
 
 def _quaternion(m):
-    """[T, 3, 3] rotation matrices -> [T, 4] unit quaternions (w, x, y, z), w >= 0."""
-    t = np.trace(m, axis1=1, axis2=2)
-    q = np.empty((m.shape[0], 4))
-    q[:, 0] = np.sqrt(np.maximum(0.0, 1.0 + t)) / 2
-    q[:, 1] = np.sqrt(np.maximum(0.0, 1.0 + m[:, 0, 0] - m[:, 1, 1] - m[:, 2, 2])) / 2
-    q[:, 2] = np.sqrt(np.maximum(0.0, 1.0 - m[:, 0, 0] + m[:, 1, 1] - m[:, 2, 2])) / 2
-    q[:, 3] = np.sqrt(np.maximum(0.0, 1.0 - m[:, 0, 0] - m[:, 1, 1] + m[:, 2, 2])) / 2
-    q[:, 1] = np.copysign(q[:, 1], m[:, 2, 1] - m[:, 1, 2])
-    q[:, 2] = np.copysign(q[:, 2], m[:, 0, 2] - m[:, 2, 0])
-    q[:, 3] = np.copysign(q[:, 3], m[:, 1, 0] - m[:, 0, 1])
+    """[T, 3, 3] rotation matrices -> [T, 4] unit quaternions (w, x, y, z), w >= 0.
+
+    Shepperd's method: the largest of |w|, |x|, |y|, |z| from the diagonal, the other three from the
+    off-diagonal sums and differences divided by it, so no component is the square root of a rounding error
+    (taking all four from the diagonal is off by ~1e-8 near the identity)."""
+    m = np.asarray(m, np.float64)
+    d0, d1, d2 = m[:, 0, 0], m[:, 1, 1], m[:, 2, 2]
+    four_sq = np.stack([1 + d0 + d1 + d2, 1 + d0 - d1 - d2, 1 - d0 + d1 - d2, 1 - d0 - d1 + d2], 1)  # 4 q_i^2
+    k = np.argmax(four_sq, 1)
+    big = np.sqrt(np.maximum(four_sq[np.arange(len(m)), k], 1e-300))                               # 2 |q_k|
+    s21, s02, s10 = m[:, 2, 1] - m[:, 1, 2], m[:, 0, 2] - m[:, 2, 0], m[:, 1, 0] - m[:, 0, 1]     # 4 w x, 4 w y, 4 w z
+    a01, a02, a12 = m[:, 0, 1] + m[:, 1, 0], m[:, 0, 2] + m[:, 2, 0], m[:, 1, 2] + m[:, 2, 1]     # 4 x y, 4 x z, 4 y z
+    rows = {0: (big * big, s21, s02, s10), 1: (s21, big * big, a01, a02),
+            2: (s02, a01, big * big, a12), 3: (s10, a02, a12, big * big)}   # each 4 q_k q_i, for q_k's row
+    q = np.empty((len(m), 4))
+    for j, row in rows.items():
+        sel = k == j
+        q[sel] = np.stack([c[sel] for c in row], 1) / (2 * big[sel, None])
+    q *= np.where(q[:, :1] < 0, -1.0, 1.0)
     return q / np.linalg.norm(q, axis=1, keepdims=True)
 
 
