@@ -64,3 +64,31 @@ def test_unseen_shards_are_dev_only_and_never_trained_on(tmp_path):
     # ... while the per-language evaluation finds them without being told the voices
     found = held_out_shards([str(tmp_path)], [], 12)
     assert list(found) == [("sk", "tts")] and sorted(found["sk", "tts"]) == paths
+
+
+FINNISH = [["Tiedostoa ei voitu avata.", "test"], ["Anna käyttäjän nimi.", "test"],
+           ["Kuva tallennettiin kansioon onnistuneesti.", "test"]]
+
+
+@needs_espeak
+def test_held_out_voice_corpus_speaks_only_the_held_out_voice_and_is_dev_only(tmp_path):
+    """corpus --langs fi --held-out-voices: a training language's never-trained voice alone, a larger test set."""
+    pytest.importorskip("panphon")
+    from models.training import corpus_multi as CM
+    from models.training import dataset as D
+    from models.training.evaluate_lang import held_out_shards
+    held = LG.LANGUAGES["fi"].held_out
+    if held not in CM.installed_voices("fi"):
+        pytest.skip(f"espeak-ng has no {held}")
+    assert CM.plan(["fi"], held_out_only=True) == {"fi": [held]}
+    assert C.main(["--held-out-voices", "--hours", "0.01", "--out", "/nonexistent/x"]) == 2   # needs --langs
+    (tmp_path / "texts").mkdir()
+    (tmp_path / "texts" / "fi.json").write_text(json.dumps(FINNISH, ensure_ascii=False), encoding="utf-8")
+    m = CM.generate(0.0002, str(tmp_path), seed=5, langs=["fi"], log=lambda *a, **k: None, held_out_only=True)
+    assert m["evaluation_only"] and "--held-out-voices" in m["command"]
+    assert m["voices"] == m["held_out_voices"] == [held]
+    for name in m["shards"]:
+        d = C.load_shard(str(tmp_path / name))
+        assert str(d["voice"]) == held and str(d["split"]) == "dev" and str(d["lang"]) == "fi"
+    assert D.Corpus(str(tmp_path), exclude=()).items == []            # never trained on, even if not named
+    assert sorted(held_out_shards([str(tmp_path)], [], 12)) == [("fi", "tts")]

@@ -264,15 +264,20 @@ def main(argv=None):
                                                   "multilingual corpus (models/training/corpus_multi.py)")
     ap.add_argument("--unseen", action="store_true", help="with --langs: an evaluation-only corpus of "
                                                           "languages.UNSEEN_LANGUAGES (every shard split=dev)")
+    ap.add_argument("--held-out-voices", action="store_true", help="with --langs: an evaluation-only corpus of each "
+                                                                   "language's held-out voice (every shard split=dev)")
     a = ap.parse_args(argv)
     voices = [v.strip() for v in a.voices.split(",") if v.strip()] if a.voices else None
     if a.unseen and not a.langs:
         print("error: --unseen needs --langs (e.g. --langs uk,sk,lt,vi,id,eu)", file=sys.stderr)
         return 2
+    if a.held_out_voices and not a.langs:
+        print("error: --held-out-voices needs --langs (e.g. --langs de,fr,es)", file=sys.stderr)
+        return 2
     if a.langs:
         from . import corpus_multi
         langs = [x.strip() for x in a.langs.split(",") if x.strip()]
-        return run_cli(corpus_multi.generate, a.hours, a.out, a.seed, langs, print, a.unseen)
+        return run_cli(corpus_multi.generate, a.hours, a.out, a.seed, langs, print, a.unseen, a.held_out_voices)
     return run_cli(generate, a.hours, a.out, a.seed, max(1, a.workers), voices)
 
 

@@ -19,6 +19,12 @@ training set) into its own folder: every shard carries ``split = "dev"`` (``data
 trains on it) and the manifest lists every voice as held out.
 
     python -m models.training.corpus --langs uk,sk,lt,vi,id,eu --unseen --hours 0.15 --out /path/unseen --seed 3
+
+With ``--held-out-voices`` it builds an evaluation-only corpus of training languages spoken by their held-out
+voice only (``languages.Language.held_out``, never trained on), every shard ``split = "dev"``: a larger test set
+per language than the few held-out utterances of the training corpus (half weight of one voice among many).
+
+    python -m models.training.corpus --langs de,fr,... --held-out-voices --hours 1.5 --out /path/multi_dev --seed 5
 """
 import json
 import os
@@ -48,11 +54,12 @@ def installed_voices(code):
     return out
 
 
-def plan(langs, unseen=False):
+def plan(langs, unseen=False, held_out_only=False):
     """{lang: [voices]} of installed voices; raises if a language has none or its held-out is missing.
 
     ``unseen``: the languages must be evaluation-only ones (``languages.UNSEEN_LANGUAGES``); without
-    it they must be training ones, so an unseen language never lands in a training corpus."""
+    it they must be training ones, so an unseen language never lands in a training corpus.
+    ``held_out_only``: each language's held-out voice alone (its every voice for an unseen language)."""
     table, other = (LG.UNSEEN_LANGUAGES, LG.LANGUAGES) if unseen else (LG.LANGUAGES, LG.UNSEEN_LANGUAGES)
     out = {}
     for code in langs:
@@ -68,7 +75,7 @@ def plan(langs, unseen=False):
         if lang.held_out != LG.ALL and lang.held_out not in vs:
             raise ParleyError(f"held-out voice {lang.held_out} of {code} is not installed; "
                               f"install mbrola-{lang.held_out.split(':')[1]} (Debian non-free)")
-        out[code] = vs
+        out[code] = vs if not held_out_only or lang.held_out == LG.ALL else [lang.held_out]
     return out
 
 
@@ -87,8 +94,9 @@ def _phone_arrays(phones, stress):
     return labels
 
 
-def make_utterance(seed, i, voices_by_lang, pools):
-    """Shard dict of utterance i (deterministic in seed, i, the voice plan and the text pools)."""
+def make_utterance(seed, i, voices_by_lang, pools, dev=False):
+    """Shard dict of utterance i (deterministic in seed, i, the voice plan and the text pools).
+    ``dev``: mark it evaluation-only (``split = "dev"``), as every shard of an unseen language is."""
     rng = np.random.default_rng([seed, i])
     langs = sorted(voices_by_lang)
     code = langs[int(rng.integers(len(langs)))]
@@ -144,8 +152,8 @@ def make_utterance(seed, i, voices_by_lang, pools):
     curves = teach_ipa([(s, e, p, st) for (s, e, p), st in zip(merged, mstress)], C.FPS, style, teacher_seed,
                        duration=end, energy=C.energy_hint(audio, n_frames))
     labels = _phone_arrays(merged, mstress)
-    dev = {"split": np.array("dev")} if code in LG.UNSEEN_LANGUAGES else {}   # evaluation only
-    return {**dev,
+    split = {"split": np.array("dev")} if dev or code in LG.UNSEEN_LANGUAGES else {}   # evaluation only
+    return {**split,
         "audio": audio, "sr": np.int32(C.SR),
         "phones": np.array([(s, e, lab) for (s, e, _), lab in zip(merged, labels)], dtype=C.PHONE_DTYPE),
         "ipa": np.array([p for _, _, p in merged], dtype=str),
@@ -158,7 +166,7 @@ def make_utterance(seed, i, voices_by_lang, pools):
 
 
 def _work(args):
-    seed, i, plan_, pools, out = args
+    seed, i, plan_, pools, out, dev = args
     path = C.shard_path(out, i)
     if os.path.exists(path):
         try:
@@ -166,17 +174,19 @@ def _work(args):
         except Exception:                          # noqa: BLE001 - unreadable leftover: regenerate
             os.remove(path)
     t0 = time.perf_counter()
-    data = make_utterance(seed, i, plan_, pools)
+    data = make_utterance(seed, i, plan_, pools, dev)
     C.write_shard(path, data)
     return i, data["audio"].shape[0] / C.SR, False, time.perf_counter() - t0
 
 
-def generate(hours, out, seed=2, langs=LG.DEFAULT_LANGS, log=print, unseen=False):
+def generate(hours, out, seed=2, langs=LG.DEFAULT_LANGS, log=print, unseen=False, held_out_only=False):
     """Write shards until the audio reaches ``hours``; resumable; returns the manifest.
-    ``unseen``: an evaluation-only corpus of ``languages.UNSEEN_LANGUAGES`` (every shard dev)."""
+    ``unseen``: an evaluation-only corpus of ``languages.UNSEEN_LANGUAGES`` (every shard dev).
+    ``held_out_only``: an evaluation-only corpus of each language's held-out voice (every shard dev)."""
     if hours <= 0:
         raise ParleyError(f"--hours must be positive, got {hours}")
-    plan_ = plan(langs, unseen)
+    plan_ = plan(langs, unseen, held_out_only)
+    dev = unseen or held_out_only
     os.makedirs(out, exist_ok=True)
     for f in os.listdir(out):
         if ".npz.tmp" in f:
@@ -187,7 +197,7 @@ def generate(hours, out, seed=2, langs=LG.DEFAULT_LANGS, log=print, unseen=False
     target, total, made_audio, made_cpu = hours * 3600.0, 0.0, 0.0, 0.0
     durations, i, t_start = {}, 0, time.perf_counter()
     while total < target:
-        i_, dur, skipped, cpu = _work((seed, i, plan_, pools, out))
+        i_, dur, skipped, cpu = _work((seed, i, plan_, pools, out, dev))
         durations[i] = dur
         total += dur
         if not skipped:
@@ -204,7 +214,7 @@ def generate(hours, out, seed=2, langs=LG.DEFAULT_LANGS, log=print, unseen=False
         if f.endswith(".npz") and f[:-4].isdigit() and int(f[:-4]) > stop_at:
             os.remove(os.path.join(out, f))
     manifest = {
-        **({"evaluation_only": True} if unseen else {}),
+        **({"evaluation_only": True} if dev else {}),
         "seed": seed, "hours_requested": hours, "hours": total / 3600.0, "fps": C.FPS, "sr": C.SR,
         "languages": {c: {"name": LG.language(c).name, "family": LG.language(c).family, "voices": v,
                           "held_out_voice": LG.language(c).held_out,
@@ -214,7 +224,8 @@ def generate(hours, out, seed=2, langs=LG.DEFAULT_LANGS, log=print, unseen=False
         "shards": [os.path.basename(C.shard_path(out, k)) for k in range(stop_at + 1)],
         "durations": [durations[k] for k in range(stop_at + 1)],
         "generation_rt_per_core": (made_audio / made_cpu) if made_cpu else None,
-        "command": f"python -m models.training.corpus --langs {','.join(plan_)}{' --unseen' if unseen else ''} "
+        "command": f"python -m models.training.corpus --langs {','.join(plan_)}{' --unseen' if unseen else ''}"
+                   f"{' --held-out-voices' if held_out_only else ''} "
                    f"--hours {hours} --out {out} --seed {seed}",
     }
     tmp = os.path.join(out, "manifest.json.tmp")
