@@ -1,7 +1,7 @@
 """Per-language lip-sync evaluation on held-out voices and speakers (issue 15's "what it must show").
 
-    python -m models.training.evaluate_lang --model models/parley.onnx --corpus ../corpus/multi \
-        [--corpus ../corpus/real_cs ...] --max-utts-per-lang 12 --out models/
+    python -m models.training.evaluate_lang --model models/parley.onnx --corpus ../corpus/multi_dev \
+        --corpus ../corpus/multi [--corpus ../corpus/real_cs ...] --max-utts-per-lang 60 --out models/
 
 For every (language, source) group, on held-out voices only, side by side: **Parley** (the ONNX model
 through ``inference.model`` + ``inference.animate``, the shard's named style, seed 0), the **teacher**
@@ -305,7 +305,9 @@ def parse_args(argv):
     ap.add_argument("--model", default="models/parley.onnx", help="ONNX model ('none' = teacher and jaw flap only)")
     ap.add_argument("--corpus", action="append", required=True, help="folder of shards (repeatable)")
     ap.add_argument("--held-out", default="", help="comma-separated held-out voice ids (default: manifest/languages)")
-    ap.add_argument("--max-utts-per-lang", type=int, default=12)
+    ap.add_argument("--max-utts-per-lang", type=int, default=60,
+                    help="utterances scored per (language, source) group (60: a language's verdict then rests on "
+                         "200-360 bilabials of TTS, 40-150 of real speech)")
     ap.add_argument("--out", default="models/")
     return ap.parse_args(argv)
 
