@@ -33,7 +33,7 @@ if want voices; then
   pkgs=$("$PY" - <<'EOF'
 from models.training.corpus import DEFAULT_VOICES
 from models.training.languages import LANGUAGES, UNSEEN_LANGUAGES
-from models.training.tts import FESTIVAL_PACKAGES
+from models.training.tts_festival import FESTIVAL_PACKAGES
 mbrola = {v.split(":")[1] for v in DEFAULT_VOICES if v.startswith("mbrola:")}
 mbrola |= {m for lang in (*LANGUAGES.values(), *UNSEEN_LANGUAGES.values()) for m in lang.mbrola}
 festival = {FESTIVAL_PACKAGES[v.split(":")[1]] for v in DEFAULT_VOICES if v.startswith("festival:")}

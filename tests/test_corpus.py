@@ -9,7 +9,7 @@ import pytest
 
 from inference.arkit import RIG_NAMES
 from inference.errors import ParleyError
-from models.training import corpus, tts
+from models.training import corpus, tts, tts_festival
 from models.training.phonemes import UnknownPhonemeError, parse_label
 from models.training.style_axes import STYLE_NAMES
 from models.training.text_gen import TextGenerator, coverage
@@ -115,7 +115,7 @@ def test_engine_timings_match_the_audio(voice):
 
 
 def test_every_engine_symbol_maps_to_arpabet():
-    for table in (tts.ESPEAK_MAP, tts.MBROLA_MAP, tts.FESTIVAL_MAP):
+    for table in (tts.ESPEAK_MAP, tts.MBROLA_MAP, tts_festival.FESTIVAL_MAP):
         for sym, m in table.items():
             if m is None:
                 continue

@@ -9,7 +9,7 @@ mbrola      espeak-ng writes the MBROLA ``.pho`` (phone + duration in ms), the `
             boundaries early (us3, mx1) is heard later than its .pho, and :func:`mbrola_onset_lag` moves
             its phones there.
 festival    a Festival process synthesises the text and saves its ``Segment`` relation (phone,
-            end time, syllable stress) next to the waveform.
+            end time, syllable stress) next to the waveform (:mod:`models.training.tts_festival`).
 
 Voice ids are ``engine:name`` (``espeak:en-us+f3``, ``mbrola:us1``, ``festival:kal_diphone``).
 Every engine's phone set is mapped to ARPAbet here; an unmapped symbol raises
@@ -17,108 +17,21 @@ Every engine's phone set is mapped to ARPAbet here; an unmapped symbol raises
 ``EngineMissingError`` / ``VoiceNotInstalledError`` with the apt package to install.
 """
 import ctypes
-import difflib
 import os
 import shutil
 import subprocess
 import tempfile
-from dataclasses import dataclass, field
 
 import numpy as np
 
-from inference.errors import ParleyError
-
 from . import espeak_ctypes
-from .phonemes import UnknownPhonemeError, parse_label
+from .phonemes import parse_label
 
-SR = 16000
-
-
-class EngineMissingError(ParleyError):
-    pass
-
-
-class EngineCrashError(EngineMissingError):
-    """The engine died on one text (eSpeak NG's Vietnamese on option strings like “-c”): another text may work."""
-
-
-class VoiceNotInstalledError(ParleyError):
-    pass
-
-
-class EmptyTextError(ParleyError):
-    pass
-
-
-@dataclass
-class Utterance:
-    audio: np.ndarray            # float32 [N] at 16 kHz
-    phones: list                 # [(start_s, end_s, ARPAbet label)]
-    engine: str
-    voice: str
-    text: str
-    params: dict = field(default_factory=dict)
-
-
-def resample(x, sr_in, sr_out=SR):
-    if sr_in == sr_out:
-        return x.astype(np.float32)
-    from math import gcd
-    from scipy.signal import resample_poly
-    g = gcd(int(sr_in), int(sr_out))
-    return resample_poly(x.astype(np.float64), sr_out // g, sr_in // g).astype(np.float32)
-
-
-def _check_text(text):
-    if text is None or not str(text).strip():
-        raise EmptyTextError("empty text: give at least one word to synthesise")
-    return " ".join(str(text).split())
-
-
-def _map(table, sym, engine):
-    if sym in table:
-        return table[sym]
-    raise UnknownPhonemeError(f"{engine}: phone symbol {sym!r} has no ARPAbet mapping; add it to "
-                              f"models/training/tts.py")
-
-
-def _expand(mapped, start, end):
-    """One engine phone -> one or more ARPAbet phones splitting [start, end] (first part longer)."""
-    if isinstance(mapped, str):
-        return [(start, end, mapped)]
-    n = len(mapped)
-    w = np.array([1.6] + [1.0] * (n - 1))
-    edges = start + (end - start) * np.concatenate([[0], np.cumsum(w) / w.sum()])
-    return [(float(edges[i]), float(edges[i + 1]), m) for i, m in enumerate(mapped)]
-
-
-def merge_silences(phones, min_len=0.0, silence="sil"):
-    """Merge adjacent silences (labelled ``silence``) and drop zero-length phones; keeps the list contiguous."""
-    out = []
-    for s, e, lab in phones:
-        if e - s <= 1e-6:
-            continue
-        if out and lab == silence and out[-1][2] == silence:
-            out[-1] = (out[-1][0], e, silence)
-        else:
-            out.append((s, e, lab))
-    return out
-
-
-def transfer_stress(phones, stressed):
-    """Copy stress digits from a stressed ARPAbet sequence onto ``phones`` (aligned by base)."""
-    base = [parse_label(p[2])[0] for p in phones]
-    sbase = [parse_label(x)[0] for x in stressed]
-    sm = difflib.SequenceMatcher(a=base, b=sbase, autojunk=False)
-    out = list(phones)
-    for a, b, size in sm.get_matching_blocks():
-        for k in range(size):
-            lab = stressed[b + k]
-            if lab[-1:] in "012" and base[a + k] == sbase[b + k]:
-                s, e, _ = out[a + k]
-                out[a + k] = (s, e, lab)
-    return out
-
+# shared by every engine (models/training/tts_base.py), re-exported: callers use tts.SR, tts.resample, the errors
+from .tts_base import (SR, EmptyTextError, Engine, EngineCrashError, EngineMissingError,  # noqa: F401
+                       Utterance, VoiceNotInstalledError, _check_text, _expand, _map, merge_silences, resample,
+                       transfer_stress)
+from .tts_festival import FestivalEngine
 
 # --------------------------------------------------------------------------------------------
 # espeak-ng phoneme mnemonics (English) -> ARPAbet
@@ -239,30 +152,6 @@ def _in_fork(fn, *args):
     if kind == "err":
         raise val
     return val
-
-
-class Engine:
-    name = "?"
-
-    def available(self):
-        raise NotImplementedError
-
-    def voices(self):
-        raise NotImplementedError
-
-    def check_voice(self, voice):
-        if not self.available():
-            raise EngineMissingError(f"{self.missing_message()} (needed for voice {self.name}:{voice})")
-        if voice not in self.voices():
-            raise VoiceNotInstalledError(
-                f"{self.name} voice {voice!r} is not installed; installed: {', '.join(self.voices()) or 'none'}"
-                f" ({self.install_hint(voice)})")
-
-    def missing_message(self):
-        return f"{self.name} is not installed"
-
-    def install_hint(self, voice):
-        return "see models/CORPUS_REPORT.md"
 
 
 class EspeakEngine(Engine):
@@ -411,136 +300,6 @@ class MbrolaEngine(Engine):
         return Utterance(audio, phones, self.name, voice, text, {"rate": rate, "pitch": pitch})
 
 
-# --------------------------------------------------------------------------------------------
-# Festival (radio/mrpa phone sets) -> ARPAbet
-FESTIVAL_MAP = {
-    "pau": "sil", "h#": "sil", "brth": "sil", "aa": "AA", "ae": "AE", "ah": "AH", "ao": "AO", "aw": "AW",
-    "ax": "AH0", "axr": "ER0", "ay": "AY", "b": "B", "ch": "CH", "d": "D", "dh": "DH", "dx": "T",
-    "eh": "EH", "el": ("AH0", "L"), "em": ("AH0", "M"), "en": ("AH0", "N"), "er": "ER", "ey": "EY",
-    "f": "F", "g": "G", "hh": "HH", "hv": "HH", "ih": "IH", "iy": "IY", "jh": "JH", "k": "K", "l": "L",
-    "m": "M", "n": "N", "nx": "NG", "ng": "NG", "ow": "OW", "oy": "OY", "p": "P", "r": "R", "s": "S",
-    "sh": "SH", "t": "T", "th": "TH", "uh": "UH", "uw": "UW", "v": "V", "w": "W", "y": "Y", "z": "Z",
-    "zh": "ZH", "ix": "IH0", "ux": "UW", "q": "HH",
-}
-FESTIVAL_VOICES = {"kal_diphone": "english/kal_diphone", "ked_diphone": "english/ked_diphone",
-                   "cmu_us_slt_arctic_hts": "us/cmu_us_slt_arctic_hts"}
-FESTIVAL_PACKAGES = {"kal_diphone": "festvox-kallpc16k", "ked_diphone": "festvox-kdlpc16k",
-                     "cmu_us_slt_arctic_hts": "festvox-us-slt-hts"}
-FESTIVAL_DIR = "/usr/share/festival/voices"
-
-_FEST_SCM = """(voice_{voice})
-(Parameter.set 'Duration_Stretch {stretch})
-{pitch}
-(set! utt (Utterance Text "{text}"))
-(utt.synth utt)
-(utt.save.wave utt "{wav}" 'riff)
-(set! fd (fopen "{seg}" "w"))
-(mapcar (lambda (s) (format fd "%s %s %s\\n" (item.name s) (item.feat s "end")
-  (item.feat s "R:SylStructure.parent.stress"))) (utt.relation.items utt 'Segment))
-(fclose fd)
-"""
-
-
-class FestivalEngine(Engine):
-    """One persistent ``festival --pipe`` process per voice (loading a voice costs ~0.2 s)."""
-    name = "festival"
-
-    def __init__(self):
-        self._procs = {}
-        self._n = 0
-
-    def _process(self, voice):
-        key = (os.getpid(), voice)
-        p = self._procs.get(key)
-        if p is None or p.poll() is not None:
-            p = subprocess.Popen(["festival", "--pipe"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                 stderr=subprocess.DEVNULL, text=True)
-            self._procs[key] = p
-            self._send(p, f"(voice_{voice})", tempfile.gettempdir())
-        return p
-
-    def _send(self, p, script, tmp, timeout=120.0):
-        import time
-        self._n += 1
-        marker = os.path.join(tmp, f"parley_fest_{os.getpid()}_{self._n}.done")
-        p.stdin.write(script + f'\n(fclose (fopen "{marker}" "w"))\n')
-        p.stdin.flush()
-        t0 = time.monotonic()
-        while not os.path.exists(marker):
-            if p.poll() is not None:
-                raise VoiceNotInstalledError("festival exited while synthesising; run festival by hand to see why")
-            if time.monotonic() - t0 > timeout:
-                p.kill()
-                raise VoiceNotInstalledError("festival did not answer within 120 s")
-            time.sleep(0.002)
-        os.remove(marker)
-
-    def _run(self, voice, script, tmp):
-        self._send(self._process(voice), script, tmp)
-
-    def available(self):
-        return shutil.which("festival") is not None
-
-    def missing_message(self):
-        return "Festival is not installed; install it with: apt-get install festival festvox-kallpc16k"
-
-    def voices(self):
-        if not self.available():
-            return ()
-        return tuple(v for v, d in FESTIVAL_VOICES.items() if os.path.isdir(os.path.join(FESTIVAL_DIR, d)))
-
-    def install_hint(self, voice):
-        return f"install it with: apt-get install {FESTIVAL_PACKAGES.get(voice, 'festvox-<voice>')}"
-
-    def synth(self, text, voice, rate=1.0, pitch=0.0):
-        text = _check_text(text)
-        self.check_voice(voice)
-        safe = text.replace("\\", " ").replace('"', "'")
-        pitch_cmd = ""
-        if voice.endswith("_diphone"):
-            f0 = 105.0 * 2 ** (pitch / 12.0)
-            pitch_cmd = (f"(set! int_lr_params '((target_f0_mean {f0:.1f}) (target_f0_std {0.14 * f0:.1f}) "
-                         "(model_f0_mean 170) (model_f0_std 34)))")
-        with tempfile.TemporaryDirectory(prefix="parley_fest") as tmp:
-            wav, seg = os.path.join(tmp, "u.wav"), os.path.join(tmp, "u.seg")
-            script = _FEST_SCM.format(voice=voice, stretch=f"{1.0 / rate:.3f}", pitch=pitch_cmd,
-                                      text=safe, wav=wav, seg=seg)
-            self._run(voice, script.split("\n", 1)[1], tmp)
-            if not os.path.exists(seg) or not os.path.exists(wav):
-                raise VoiceNotInstalledError(f"festival produced no audio for voice {voice!r} and text {text[:40]!r}")
-            import soundfile as sf
-            raw, sr = sf.read(wav, dtype="float32")
-            rows = [ln.split() for ln in open(seg).read().splitlines() if ln.strip()]
-        phones, t = [], 0.0
-        for name, end, stress in rows:
-            end = float(end)
-            m = _map(FESTIVAL_MAP, name, f"festival {voice}")
-            if isinstance(m, str) and m != "sil" and parse_label(m)[0] in _VOWEL_SET and m[-1] not in "012":
-                m = m + ("1" if stress == "1" else "0")
-            phones += _expand(m, t, max(end, t))
-            t = max(end, t)
-        dur = raw.shape[0] / sr
-        if t < dur - 1e-3:
-            phones.append((t, dur, "sil"))
-        phones = merge_silences(phones)
-        audio = resample(raw, sr)
-        if not voice.endswith("_diphone"):
-            # HTS voices ignore Duration_Stretch and the diphone F0 model: change tempo with a
-            # phase vocoder (timings scale exactly) and pitch with the augmentation pitch shifter
-            from . import augment
-            if abs(rate - 1.0) > 1e-3:
-                n_out = int(round(audio.shape[0] / rate))
-                audio = augment._fit(augment._stretch(audio.astype(np.float64), rate), n_out).astype(np.float32)
-                scale = n_out / SR / dur
-                phones = [(s * scale, e * scale, lab) for s, e, lab in phones]
-            if abs(pitch) > 1e-3:
-                audio = augment.pitch_shift(audio, pitch)
-        return Utterance(audio, phones, self.name, voice, text, {"rate": rate, "pitch": pitch})
-
-
-from .phonemes import VOWELS as _VOWELS  # noqa: E402
-
-_VOWEL_SET = set(_VOWELS)
 
 ENGINES = {"espeak": EspeakEngine(), "mbrola": MbrolaEngine(), "festival": FestivalEngine()}
 
