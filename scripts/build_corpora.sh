@@ -71,9 +71,7 @@ if want world; then  # the English TTS and real English through the voice augmen
   "$PY" -m models.training.augment_voice --corpus "$OUT/full" --corpus "$OUT/real_en" --out "$OUT/world" --hours 1
 fi
 if want real; then   # real cs, nl, 11 Tux Paint languages, Asterisk voices: Debian packages + the phone aligner
-  pkgs="fillets-ng-data fillets-ng-data-cs fillets-ng-data-nl tuxpaint-stamps-default"
-  for lang in en es fr it ru; do pkgs="$pkgs asterisk-core-sounds-$lang asterisk-core-sounds-$lang-wav"; done
-  pkgs="$pkgs $("$PY" -c 'from models.training.aligner.sources import ASTERISK_UNSEEN as U; print(" ".join(v[2] for v in U.values()))')"
+  pkgs=$("$PY" -c 'from models.training.aligner.sources import debian_packages; print(" ".join(debian_packages()))')
   mkdir -p "$RAW"
   dl=$(mktemp -d) && chmod 755 "$dl"   # apt-get download runs as _apt
   for p in $pkgs; do

@@ -50,6 +50,13 @@ DEV_RULE = {"tuxpaint": f"stamp categories {', '.join(HELD_OUT['tuxpaint_categor
             "asterisk": "prompts whose id's crc32 is 0 mod 8 (split field 'dev')"}
 
 
+def debian_packages():
+    """Every Debian package the sources read (``apt-get download`` + ``dpkg -x`` into the raw root)."""
+    fillets = ["fillets-ng-data"] + [f"fillets-ng-data-{lang}" for lang in TRAIN_CHARACTERS]
+    asterisk = [f"asterisk-core-sounds-{lang}{kind}" for lang in ASTERISK_VOICES for kind in ("", "-wav")]
+    return fillets + ["tuxpaint-stamps-default"] + asterisk + [v[2] for v in ASTERISK_UNSEEN.values()]
+
+
 def _dialogs(raw, lang):
     """{(level, dialogId): (text, character)} over every level's dialogs_<lang>.lua (ids repeat across levels)."""
     out = {}
